@@ -1,0 +1,1 @@
+"""Tsonkh: YAML service definitions → loaded → checked → compiled → run (see the sub-packages)."""

@@ -1,0 +1,384 @@
+"""A tiny vocabulary for describing the shape of YAML definitions, and the checker that walks it.
+
+One description serves three uses: the shape check with friendly, positioned problems
+(`check_shape`), the JSON Schema that editors use to autocomplete (`to_json_schema`), and the
+reference in the docs. Each node says what it accepts and how to tell the author.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.load.yaml_source import Document, PathKey
+from engine.problems import Problem, did_you_mean, problem
+
+
+@dataclass(frozen=True)
+class Shape:
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Text(Shape):
+    pattern: str | None = None
+    pattern_doc: str = ""
+    enum: tuple[str, ...] = ()
+    min_length: int = 0
+
+
+@dataclass(frozen=True)
+class Integer(Shape):
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass(frozen=True)
+class Number(Shape):
+    pass
+
+
+@dataclass(frozen=True)
+class Boolean(Shape):
+    pass
+
+
+@dataclass(frozen=True)
+class Anything(Shape):
+    pass
+
+
+@dataclass(frozen=True)
+class Bilingual(Shape):
+    """`{mn: …, en: …}`: both languages are required, as the portal shows either."""
+
+
+@dataclass(frozen=True)
+class BilingualList(Shape):
+    """`{mn: [...], en: [...]}`: e.g. search keywords."""
+
+
+@dataclass(frozen=True)
+class ListOf(Shape):
+    item: Shape = field(default_factory=Anything)
+    min_items: int = 0
+    allow_single: bool = False  # `from: a` is accepted where `from: [a, b]` is
+
+
+@dataclass(frozen=True)
+class Key:
+    shape: Shape
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Obj(Shape):
+    keys: Mapping[str, Key] = field(default_factory=dict)
+    flow_hint: str = ""
+
+
+@dataclass(frozen=True)
+class MapOf(Shape):
+    value: Shape = field(default_factory=Anything)
+    key_pattern: str | None = None
+    key_doc: str = ""
+
+
+@dataclass(frozen=True)
+class Tagged(Shape):
+    """An object whose allowed keys depend on the value of one key (a field's `type`)."""
+
+    tag: str = "type"
+    common: Mapping[str, Key] = field(default_factory=dict)
+    variants: Mapping[str, Mapping[str, Key]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Either(Shape):
+    """The first option whose `accepts` test matches the raw value decides the shape."""
+
+    options: tuple[tuple[Callable[[Any], bool], Shape], ...] = ()
+    expected: str = ""
+
+
+def is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def has_key(name: str) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, dict) and name in value
+
+
+def kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a yes/no value ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"the number {value}"
+    if isinstance(value, float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text '{value[:40]}'"
+    if isinstance(value, list):
+        return "a list"
+    return "a mapping"
+
+
+class ShapeChecker:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def report(self, code: str, message: str, path: PathKey, hint: str | None = None, key: bool = False) -> None:
+        self.problems.append(problem(code, message, self.doc.span(path, key=key), hint))
+
+    def check(self, shape: Shape, value: Any, path: PathKey) -> None:
+        method = getattr(self, "check_" + type(shape).__name__.lower())
+        method(shape, value, path)
+
+    def wrong(self, expected: str, value: Any, path: PathKey, hint: str | None = None) -> None:
+        self.report("SHAPE003", f"expected {expected}, found {kind_of(value)}", path, hint)
+
+    def check_anything(self, shape: Anything, value: Any, path: PathKey) -> None:
+        return
+
+    def check_text(self, shape: Text, value: Any, path: PathKey) -> None:
+        if isinstance(value, bool) or is_int(value) or isinstance(value, float):
+            # Most often an unquoted code or a YAML 1.1 boolean: say so precisely.
+            text = self.doc.line(self.doc.span(path).line).strip()
+            self.wrong("text", value, path, f"quote the value so it stays text: {text!s}" if text else None)
+            return
+        if not isinstance(value, str):
+            self.wrong("text", value, path)
+            return
+        if shape.enum and value not in shape.enum:
+            self.report("SHAPE004", f"'{value}' is not allowed here", path, did_you_mean(value, shape.enum, 12))
+        elif shape.pattern and not re.fullmatch(shape.pattern, value):
+            self.report("SHAPE005", f"'{value}' is not {shape.pattern_doc or 'allowed here'}", path)
+        elif len(value.strip()) < shape.min_length:
+            self.report("SHAPE004", "the text is empty", path)
+
+    def check_integer(self, shape: Integer, value: Any, path: PathKey) -> None:
+        if not is_int(value):
+            self.wrong("a whole number", value, path)
+        elif shape.min is not None and value < shape.min:
+            self.report("SHAPE004", f"{value} is below the minimum {shape.min}", path)
+        elif shape.max is not None and value > shape.max:
+            self.report("SHAPE004", f"{value} is above the maximum {shape.max}", path)
+
+    def check_number(self, shape: Number, value: Any, path: PathKey) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.wrong("a number", value, path)
+
+    def check_boolean(self, shape: Boolean, value: Any, path: PathKey) -> None:
+        if not isinstance(value, bool):
+            self.wrong("true or false", value, path)
+
+    def check_bilingual(self, shape: Bilingual, value: Any, path: PathKey) -> None:
+        if isinstance(value, str):
+            self.report("SHAPE006", "this text needs both languages", path,
+                        f"write {{mn: \"…\", en: \"{value[:30]}\"}}")
+            return
+        if not isinstance(value, dict):
+            self.wrong("a bilingual text {mn: …, en: …}", value, path)
+            return
+        for lang in ("mn", "en"):
+            text = value.get(lang)
+            if text is None:
+                self.report("SHAPE006", f"the {'Mongolian' if lang == 'mn' else 'English'} text ({lang}) is missing",
+                            path, f"add `{lang}: …` beside the other language")
+            elif not isinstance(text, str):
+                self.wrong("text", text, (*path, lang), "quote it")
+            elif not text.strip():
+                self.report("SHAPE006", f"the {lang} text is empty", (*path, lang))
+        for extra in value:
+            if extra not in ("mn", "en"):
+                self.report("SHAPE002", f"unknown language key '{extra}'", (*path, extra),
+                            "only mn and en are used", key=True)
+
+    def check_bilinguallist(self, shape: BilingualList, value: Any, path: PathKey) -> None:
+        if not isinstance(value, dict):
+            self.wrong("{mn: [...], en: [...]}", value, path)
+            return
+        for lang in ("mn", "en"):
+            items = value.get(lang)
+            if items is None:
+                self.report("SHAPE006", f"the {lang} list is missing", path)
+            else:
+                self.check(ListOf(Text()), items, (*path, lang))
+        for extra in value:
+            if extra not in ("mn", "en"):
+                self.report("SHAPE002", f"unknown language key '{extra}'", (*path, extra), key=True)
+
+    def check_listof(self, shape: ListOf, value: Any, path: PathKey) -> None:
+        if shape.allow_single and not isinstance(value, list):
+            self.check(shape.item, value, path)
+            return
+        if not isinstance(value, list):
+            self.wrong("a list", value, path, "start each item on its own line with '- '")
+            return
+        if len(value) < shape.min_items:
+            self.report("SHAPE004", f"at least {shape.min_items} item(s) are needed", path)
+        for index, item in enumerate(value):
+            self.check(shape.item, item, (*path, index))
+
+    def check_obj(self, shape: Obj, value: Any, path: PathKey) -> None:
+        self.check_keys(shape.keys, value, path)
+
+    def check_keys(self, keys: Mapping[str, Key], value: Any, path: PathKey, what: str = "") -> None:
+        if not isinstance(value, dict):
+            self.wrong("a mapping of keys", value, path)
+            return
+        for name, key in keys.items():
+            if key.required and name not in value:
+                self.report("SHAPE001", f"missing required key '{name}'{what}", path,
+                            f"add `{name}:`" + (f" ({key.shape.doc})" if key.shape.doc else ""))
+        for name, item in value.items():
+            if name not in keys:
+                self.report("SHAPE002", f"unknown key '{name}'{what}", (*path, name),
+                            did_you_mean(name, keys, 14), key=True)
+            else:
+                self.check(keys[name].shape, item, (*path, name))
+
+    def check_mapof(self, shape: MapOf, value: Any, path: PathKey) -> None:
+        if not isinstance(value, dict):
+            self.wrong("a mapping", value, path)
+            return
+        for name, item in value.items():
+            if shape.key_pattern and not re.fullmatch(shape.key_pattern, name):
+                self.report("SHAPE005", f"'{name}' is not {shape.key_doc or 'a valid id'}", (*path, name), key=True)
+            self.check(shape.value, item, (*path, name))
+
+    def check_tagged(self, shape: Tagged, value: Any, path: PathKey) -> None:
+        if not isinstance(value, dict):
+            self.wrong("a mapping of keys", value, path)
+            return
+        tag = value.get(shape.tag)
+        if tag is None:
+            self.report("SHAPE001", f"missing required key '{shape.tag}'", path,
+                        did_you_mean("", shape.variants, 40))
+            self.check_keys({**shape.common, **_union(shape.variants)}, value, path)
+            return
+        if not isinstance(tag, str) or tag not in shape.variants:
+            self.report("FIELD004", f"unknown {shape.tag} '{tag}'", (*path, shape.tag),
+                        did_you_mean(str(tag), shape.variants, 40))
+            self.check_keys({**shape.common, **_union(shape.variants)}, value, path)
+            return
+        allowed = {**shape.common, shape.tag: Key(Text(), True), **shape.variants[tag]}
+        for name in value:
+            if name not in allowed and name in _union(shape.variants):
+                self.report("FIELD005", f"a {tag} field does not take '{name}'", (*path, name),
+                            f"'{name}' belongs to other field types", key=True)
+        self.check_keys({k: v for k, v in allowed.items()},
+                        {k: v for k, v in value.items() if k in allowed or k not in _union(shape.variants)},
+                        path, f" for a {tag} field")
+
+    def check_either(self, shape: Either, value: Any, path: PathKey) -> None:
+        for accepts, option in shape.options:
+            if accepts(value):
+                self.check(option, value, path)
+                return
+        self.wrong(shape.expected, value, path)
+
+
+def _union(variants: Mapping[str, Mapping[str, Key]]) -> dict[str, Key]:
+    out: dict[str, Key] = {}
+    for keys in variants.values():
+        out.update(keys)
+    return out
+
+
+def check_shape(shape: Shape, doc: Document) -> list[Problem]:
+    checker = ShapeChecker(doc)
+    if not isinstance(doc.data, dict):
+        checker.report("YAML006", "the top level must be a mapping of keys", (),
+                       "a definition starts with keys such as `id:`")
+        return checker.problems
+    checker.check(shape, doc.data, ())
+    return checker.problems
+
+
+# --- JSON Schema, for editors (yaml-language-server) and for `tsonkh schema` ---------------------
+
+def to_json_schema(shape: Shape) -> dict[str, Any]:
+    out = _schema(shape)
+    if shape.doc:
+        out.setdefault("description", shape.doc)
+    return out
+
+
+def _schema(shape: Shape) -> dict[str, Any]:
+    out: dict[str, Any]
+    if isinstance(shape, Text):
+        out = {"type": "string"}
+        if shape.enum:
+            out["enum"] = list(shape.enum)
+        if shape.pattern:
+            out["pattern"] = f"^(?:{shape.pattern})$"
+    elif isinstance(shape, Integer):
+        out = {"type": "integer"}
+        if shape.min is not None:
+            out["minimum"] = shape.min
+        if shape.max is not None:
+            out["maximum"] = shape.max
+    elif isinstance(shape, Number):
+        out = {"type": "number"}
+    elif isinstance(shape, Boolean):
+        out = {"type": "boolean"}
+    elif isinstance(shape, Bilingual):
+        out = {"type": "object", "required": ["mn", "en"], "additionalProperties": False,
+               "properties": {"mn": {"type": "string", "minLength": 1}, "en": {"type": "string", "minLength": 1}}}
+    elif isinstance(shape, BilingualList):
+        strings = {"type": "array", "items": {"type": "string"}}
+        out = {"type": "object", "required": ["mn", "en"], "additionalProperties": False,
+               "properties": {"mn": strings, "en": strings}}
+    elif isinstance(shape, ListOf):
+        out = {"type": "array", "items": to_json_schema(shape.item)}
+        if shape.min_items:
+            out["minItems"] = shape.min_items
+        if shape.allow_single:
+            out = {"anyOf": [to_json_schema(shape.item), out]}
+    elif isinstance(shape, Obj):
+        out = _object(shape.keys)
+    elif isinstance(shape, MapOf):
+        out = {"type": "object", "additionalProperties": to_json_schema(shape.value)}
+        if shape.key_pattern:
+            out["propertyNames"] = {"pattern": f"^(?:{shape.key_pattern})$"}
+    elif isinstance(shape, Tagged):
+        branches = []
+        for tag, keys in shape.variants.items():
+            branch = _object({**shape.common, shape.tag: Key(Text(enum=(tag,)), True), **keys})
+            branches.append(branch)
+        out = {"oneOf": branches}
+    elif isinstance(shape, Either):
+        out = {"anyOf": [to_json_schema(option) for _, option in shape.options]}
+    else:
+        out = {}
+    return out
+
+
+def _object(keys: Mapping[str, Key]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [name for name, key in keys.items() if key.required],
+        "properties": {name: to_json_schema(key.shape) for name, key in keys.items()},
+    }
+
+
+def walk(value: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any]]:
+    """Every (path, value) pair below `value`, depth first; used by checks that scan a whole file."""
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk(item, (*path, index))

@@ -1,0 +1,120 @@
+"""`tsonkh`: the command-line tool. Each sub-command is a thin shell over one stage of the engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"tsonkh: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tsonkh", description="Tsonkh — service definitions for the single-window portal")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser("check", help="check service definitions and report every problem")
+    check.add_argument("paths", nargs="+", help="files or folders")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--strict", action="store_true", help="warnings fail the check too")
+
+    listing = sub.add_parser("list", help="list the compiled services")
+    listing.add_argument("paths", nargs="*", default=["service_defs"])
+    listing.add_argument("--lang", choices=("mn", "en"), default="mn")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the definition format")
+    schema.add_argument("kind", nargs="?", choices=("service", "workflow", "registry"), default="service")
+
+    _add_optional_commands(sub)
+    return parser
+
+
+def _add_optional_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Commands owned by later stages register themselves here (serve, diff, docs, worker …)."""
+    from engine import commands
+
+    for register in commands.REGISTRY:
+        register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    try:
+        result: int = args.handler(args) if hasattr(args, "handler") else _dispatch(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    return result
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "check":
+        return cmd_check(args)
+    if args.command == "list":
+        return cmd_list(args)
+    if args.command == "schema":
+        return cmd_schema(args)
+    return EXIT_USAGE
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from engine.catalog import load_catalog
+    from engine.report import render_json, render_text, summary
+
+    for p in args.paths:
+        if not Path(p).exists():
+            print(f"tsonkh: no such file or folder: {p}", file=sys.stderr)
+            return EXIT_USAGE
+    catalog = load_catalog(args.paths)
+    problems = list(catalog.problems)
+    files = len(catalog.documents)
+    if args.format == "json":
+        print(render_json(problems))
+    else:
+        if problems:
+            print(render_text(problems, catalog.line_of))
+        print(summary(problems, len(catalog.services), files))
+    failing = [p for p in problems if p.severity == "error" or args.strict]
+    return EXIT_PROBLEMS if failing else EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from engine.catalog import load_catalog
+    from engine.report import render_text
+
+    catalog = load_catalog(args.paths)
+    if catalog.errors:
+        print(render_text(catalog.errors, catalog.line_of), file=sys.stderr)
+    for service in sorted(catalog.services.values(), key=lambda s: (s.scope, s.agency, s.id)):
+        print(f"{service.scope:9} {service.agency:28} {service.id:45} {service.title.get(args.lang)}")
+    counts = {scope: sum(1 for s in catalog.services.values() if s.scope == scope) for scope in ("central", "municipal")}
+    print(f"{len(catalog.services)} services: {counts['central']} central, {counts['municipal']} municipal")
+    return EXIT_PROBLEMS if catalog.errors else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from engine.check.format import REGISTRY_FILE, SERVICE, WORKFLOW_PATTERN
+    from engine.check.shapes import to_json_schema
+
+    shape = {"service": SERVICE, "workflow": WORKFLOW_PATTERN, "registry": REGISTRY_FILE}[args.kind]
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **to_json_schema(shape)}
+    print(json.dumps(schema, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,13 @@
+"""Sub-commands contributed by later pipeline stages. Each entry adds its parser and sets `handler`.
+
+Keeping the list here (instead of discovering plugins) makes every command easy to find.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+REGISTRY: list[Register] = []

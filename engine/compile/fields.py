@@ -1,0 +1,287 @@
+"""Compile each field type into a parser: raw answer in, clean typed value or an error code out.
+
+Form posts give text, the JSON API gives typed values; both go through the same parser so the
+two doors accept exactly the same answers. Regexes and bounds are prepared here, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from engine.compile import mongolia
+from engine.compile.model import ParseError, Parser
+
+Result = tuple[Any, ParseError | None]
+_BOUND = re.compile(r"today(?:([+-])(\d+)([dmy]))?")
+
+
+def is_empty(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip()) or raw == [] or raw == {}
+
+
+def date_bound(text: str | None) -> Callable[[dt.date], dt.date] | None:
+    """'today', 'today-18y', 'today+30d' or an ISO date → a function of today's date."""
+    if text is None:
+        return None
+    match = _BOUND.fullmatch(text)
+    if match is None:
+        fixed = dt.date.fromisoformat(text)
+        return lambda today: fixed
+    sign, amount, unit = match.groups()
+    if sign is None:
+        return lambda today: today
+    n = int(amount) * (1 if sign == "+" else -1)
+    if unit == "d":
+        return lambda today: today + dt.timedelta(days=n)
+    months = n if unit == "m" else 12 * n
+    return lambda today: _add_months(today, months)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError("unreachable")
+
+
+def text_parser(min_length: int | None, max_length: int | None, pattern: str | None,
+                normalise: Callable[[str], str] = str.strip,
+                check: Callable[[str], ParseError | None] | None = None) -> Parser:
+    compiled = re.compile(pattern) if pattern else None
+
+    def parse(raw: Any, today: dt.date) -> Result:
+        if is_empty(raw):
+            return None, None
+        if not isinstance(raw, (str, int)) or isinstance(raw, bool):
+            return None, ("type_text", {})
+        value = normalise(str(raw))
+        if min_length is not None and len(value) < min_length:
+            return None, ("too_short", {"min_length": min_length})
+        if max_length is not None and len(value) > max_length:
+            return None, ("too_long", {"max_length": max_length})
+        if compiled is not None and not compiled.fullmatch(value):
+            return None, ("pattern", {})
+        if check is not None:
+            error = check(value)
+            if error is not None:
+                return None, error
+        return value, None
+    return parse
+
+
+def _pattern_check(regex: re.Pattern[str], code: str) -> Callable[[str], ParseError | None]:
+    return lambda value: None if regex.fullmatch(value) else (code, {})
+
+
+def number_parser(kind: str, minimum: Any, maximum: Any, places: int | None) -> Parser:
+    code = {"integer": "type_integer", "money": "type_money"}.get(kind, "type_number")
+    whole = kind in ("integer", "money")
+
+    def parse(raw: Any, today: dt.date) -> Result:
+        if is_empty(raw):
+            return None, None
+        if isinstance(raw, bool):
+            return None, (code, {})
+        if isinstance(raw, str):
+            text = raw.strip().replace(" ", "").replace("\u00a0", "").replace("₮", "")
+            if kind == "money":
+                text = text.replace(",", "")
+            else:
+                text = text.replace(",", ".")
+            try:
+                number = Decimal(text)
+            except InvalidOperation:
+                return None, (code, {})
+            if not number.is_finite():
+                return None, (code, {})
+        elif isinstance(raw, (int, float)):
+            number = Decimal(str(raw))
+        else:
+            return None, (code, {})
+        if whole:
+            if number != number.to_integral_value():
+                return None, (code, {})
+            value: Any = int(number)
+        else:
+            if places is not None and number.as_tuple().exponent < -places:  # type: ignore[operator]
+                return None, ("too_many_places", {"places": places})
+            value = float(number)
+        if minimum is not None and value < minimum:
+            return None, ("too_small", {"min": minimum})
+        if maximum is not None and value > maximum:
+            return None, ("too_large", {"max": maximum})
+        return value, None
+    return parse
+
+
+def date_parser(minimum: str | None, maximum: str | None, with_time: bool = False) -> Parser:
+    low, high = date_bound(minimum), date_bound(maximum)
+    code = "type_datetime" if with_time else "type_date"
+
+    def parse(raw: Any, today: dt.date) -> Result:
+        if is_empty(raw):
+            return None, None
+        if not isinstance(raw, str):
+            return None, (code, {})
+        text = raw.strip()
+        try:
+            value: Any = dt.datetime.fromisoformat(text) if with_time else dt.date.fromisoformat(text)
+        except ValueError:
+            return None, (code, {})
+        if not with_time and len(text) != 10:
+            return None, (code, {})
+        day = value.date() if with_time else value
+        if low is not None and day < low(today):
+            return None, ("date_too_early", {"min": low(today).isoformat()})
+        if high is not None and day > high(today):
+            return None, ("date_too_late", {"max": high(today).isoformat()})
+        return value, None
+    return parse
+
+
+_TRUE = {"true", "yes", "1", "on", "тийм"}
+_FALSE = {"false", "no", "0", "off", "үгүй"}
+
+
+def boolean_parser(must_be_true: bool) -> Parser:
+    def parse(raw: Any, today: dt.date) -> Result:
+        if is_empty(raw):
+            return None, None
+        if isinstance(raw, bool):
+            value = raw
+        elif isinstance(raw, str) and raw.strip().lower() in _TRUE:
+            value = True
+        elif isinstance(raw, str) and raw.strip().lower() in _FALSE:
+            value = False
+        else:
+            return None, ("type_boolean", {})
+        if must_be_true and not value:
+            return None, ("required_true", {})
+        return value, None
+    return parse
+
+
+def choice_parser(values: frozenset[str]) -> Parser:
+    def parse(raw: Any, today: dt.date) -> Result:
+        if is_empty(raw):
+            return None, None
+        if not isinstance(raw, str) or raw not in values:
+            return None, ("not_an_option", {})
+        return raw, None
+    return parse
+
+
+def multichoice_parser(values: frozenset[str], min_items: int | None, max_items: int | None) -> Parser:
+    def parse(raw: Any, today: dt.date) -> Result:
+        if is_empty(raw):
+            return None, None
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            return None, ("not_an_option", {})
+        chosen = list(dict.fromkeys(items))  # keep the order, drop repeats
+        if any(v not in values for v in chosen):
+            return None, ("not_an_option", {})
+        if min_items is not None and len(chosen) < min_items:
+            return None, ("too_few_items", {"min_items": min_items})
+        if max_items is not None and len(chosen) > max_items:
+            return None, ("too_many_items", {"max_items": max_items})
+        return chosen, None
+    return parse
+
+
+def register_check(min_age: int | None, max_age: int | None) -> Callable[[str], ParseError | None]:
+    def check(value: str) -> ParseError | None:
+        if not mongolia.REGISTER.fullmatch(value):
+            return ("register_format", {})
+        born = mongolia.register_birth_date(value)
+        if born is None:
+            return ("register_date", {})
+        today = dt.date.today()
+        if born > today:
+            return ("register_future", {})
+        years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        if min_age is not None and years < min_age:
+            return ("register_too_young", {"min_age": min_age})
+        if max_age is not None and years > max_age:
+            return ("register_too_old", {"max_age": max_age})
+        return None
+    return check
+
+
+def _person_or_company(value: str) -> ParseError | None:
+    if mongolia.COMPANY_REGISTER.fullmatch(value):
+        return None
+    if mongolia.REGISTER.fullmatch(value) and mongolia.register_birth_date(value) is not None:
+        return None
+    return ("person_or_company", {})
+
+
+def _register_or_company_normalise(text: str) -> str:
+    value = text.strip().replace(" ", "")
+    return value if value.isdigit() else mongolia.normalise_register(value)
+
+
+def _geo_point(value: str) -> ParseError | None:
+    try:
+        lat_text, lon_text = (part.strip() for part in value.split(","))
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError:
+        return ("geo_point", {})
+    # Mongolia's bounding box, with a small margin.
+    if not (41.0 <= lat <= 52.5 and 87.0 <= lon <= 120.5):
+        return ("geo_point", {})
+    return None
+
+
+def scalar_parser(kind: str, params: dict[str, Any]) -> Parser:
+    """The parser for every field type except repeat and address, which the validator composes."""
+    if kind in ("text", "textarea"):
+        return text_parser(params.get("min_length"), params.get("max_length"), params.get("pattern"))
+    if kind in ("integer", "decimal", "money"):
+        return number_parser(kind, params.get("min"), params.get("max"), params.get("places"))
+    if kind in ("date", "datetime"):
+        return date_parser(params.get("min"), params.get("max"), with_time=kind == "datetime")
+    if kind == "boolean":
+        return boolean_parser(bool(params.get("must_be_true")))
+    if kind == "choice":
+        return choice_parser(params["values"])
+    if kind == "multichoice":
+        return multichoice_parser(params["values"], params.get("min_items"), params.get("max_items"))
+    if kind == "email":
+        return text_parser(None, 254, None, lambda t: t.strip(), _pattern_check(mongolia.EMAIL, "email"))
+    if kind == "phone":
+        regex = mongolia.MOBILE if params.get("mobile") else mongolia.PHONE
+        return text_parser(None, None, None, mongolia.normalise_phone,
+                           _pattern_check(regex, "mobile" if params.get("mobile") else "phone"))
+    if kind == "register":
+        return text_parser(None, None, None, mongolia.normalise_register,
+                           register_check(params.get("min_age"), params.get("max_age")))
+    if kind == "company_register":
+        return text_parser(None, None, None, lambda t: t.strip().replace(" ", ""),
+                           _pattern_check(mongolia.COMPANY_REGISTER, "company_register"))
+    if kind == "person_or_company":
+        return text_parser(None, None, None, _register_or_company_normalise, _person_or_company)
+    simple: dict[str, tuple[re.Pattern[str], Callable[[str], str]]] = {
+        "plate_number": (mongolia.PLATE, mongolia.normalise_plate),
+        "property_number": (mongolia.PROPERTY_NUMBER, mongolia.normalise_register),
+        "parcel_id": (mongolia.PARCEL_ID, lambda t: t.strip().replace(" ", "")),
+        "vin": (mongolia.VIN, lambda t: t.strip().upper().replace(" ", "")),
+        "passport_number": (mongolia.PASSPORT, lambda t: t.strip().upper().replace(" ", "")),
+        "postal_code": (mongolia.POSTAL, str.strip),
+        "url": (mongolia.URL, str.strip),
+    }
+    if kind in simple:
+        regex, normalise = simple[kind]
+        return text_parser(None, 2000, None, normalise, _pattern_check(regex, kind))
+    if kind == "geo_point":
+        return text_parser(None, 100, None, str.strip, _geo_point)
+    raise ValueError(f"no parser for field type {kind}")
