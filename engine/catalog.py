@@ -111,9 +111,16 @@ def _load_all(files: Mapping[str, Path]) -> dict[str, Document]:
             doc.spans[key] = span.__class__(name, span.line, span.col, span.end_line, span.end_col)
         for key, span in list(doc.key_spans.items()):
             doc.key_spans[key] = span.__class__(name, span.line, span.col, span.end_line, span.end_col)
-        doc.problems[:] = [p.__class__(p.code, p.message, p.span.__class__(name, p.span.line, p.span.col,
-                           p.span.end_line, p.span.end_col) if p.span else None, p.hint, p.severity)
-                           for p in doc.problems]
+        doc.problems[:] = [
+            p.__class__(
+                p.code,
+                p.message,
+                p.span.__class__(name, p.span.line, p.span.col, p.span.end_line, p.span.end_col) if p.span else None,
+                p.hint,
+                p.severity,
+            )
+            for p in doc.problems
+        ]
         out[name] = doc
     return out
 
@@ -145,8 +152,14 @@ def compile_documents(documents: Mapping[str, Document], extra: Iterable[Problem
         pid = doc.data["id"]
         stem = Path(doc.path).stem
         if pid != stem:
-            problems.append(problem("ID001", f"pattern id '{pid}' does not match the file name '{stem}'",
-                                    doc.span(("id",)), f"rename the file to {pid}.yaml or set id: {stem}"))
+            problems.append(
+                problem(
+                    "ID001",
+                    f"pattern id '{pid}' does not match the file name '{stem}'",
+                    doc.span(("id",)),
+                    f"rename the file to {pid}.yaml or set id: {stem}",
+                )
+            )
         if pid in patterns:
             problems.append(problem("ID002", f"workflow pattern '{pid}' is defined twice", doc.span(("id",))))
             continue
@@ -161,6 +174,9 @@ def compile_documents(documents: Mapping[str, Document], extra: Iterable[Problem
         if compiled is not None and compiled.id not in services:
             services[compiled.id] = compiled
     problems += _check_patterns_alone(patterns, registries)
+    # A YAML 1.1 boolean where text was required is already a SHAPE003 error: say it once.
+    shape_spans = {p.span for p in problems if p.code == "SHAPE003"}
+    problems = [p for p in problems if not (p.code in ("YAML003", "YAML004") and p.span in shape_spans)]
     unique = sorted(set(problems), key=Problem.sort_key)
     return Catalog(services, registries, patterns, tuple(unique), documents)
 
@@ -170,22 +186,44 @@ def _identity_problems(doc: Document, services: Mapping[str, Service]) -> list[P
     data = doc.data
     path = Path(doc.path)
     if data["id"] != path.stem:
-        out.append(problem("ID001", f"service id '{data['id']}' does not match the file name '{path.stem}'",
-                           doc.span(("id",)), f"rename the file to {data['id']}.yaml or set id: {path.stem}"))
+        out.append(
+            problem(
+                "ID001",
+                f"service id '{data['id']}' does not match the file name '{path.stem}'",
+                doc.span(("id",)),
+                f"rename the file to {data['id']}.yaml or set id: {path.stem}",
+            )
+        )
     if data["id"] in services:
-        out.append(problem("ID002", f"service id '{data['id']}' is already used by {services[data['id']].source}",
-                           doc.span(("id",))))
+        out.append(
+            problem(
+                "ID002",
+                f"service id '{data['id']}' is already used by {services[data['id']].source}",
+                doc.span(("id",)),
+            )
+        )
     parts = path.parts
     if "service_defs" in parts:
-        below = parts[parts.index("service_defs") + 1:]
+        below = parts[parts.index("service_defs") + 1 :]
         if len(below) >= 3 and below[0] in ("central", "municipal"):
             if below[0] != data["scope"]:
-                out.append(problem("ID003", f"the file is under {below[0]}/ but says scope: {data['scope']}",
-                                   doc.span(("scope",)), f"move it to service_defs/{data['scope']}/ or fix scope"))
+                out.append(
+                    problem(
+                        "ID003",
+                        f"the file is under {below[0]}/ but says scope: {data['scope']}",
+                        doc.span(("scope",)),
+                        f"move it to service_defs/{data['scope']}/ or fix scope",
+                    )
+                )
             if below[1] != data["agency"]:
-                out.append(problem("ID003", f"the file is under {below[0]}/{below[1]}/ but says agency: "
-                                   f"{data['agency']}", doc.span(("agency",)),
-                                   f"move it to service_defs/{data['scope']}/{data['agency']}/"))
+                out.append(
+                    problem(
+                        "ID003",
+                        f"the file is under {below[0]}/{below[1]}/ but says agency: {data['agency']}",
+                        doc.span(("agency",)),
+                        f"move it to service_defs/{data['scope']}/{data['agency']}/",
+                    )
+                )
     return out
 
 
@@ -197,6 +235,12 @@ def _check_patterns_alone(patterns: Mapping[str, Located], registries: Registrie
             by = t.get("by", "")
             if "${" in by or by in ("applicant", "system") or by in registries.roles:
                 continue
-            out.append(problem("REF003", f"unknown role '{by}'", located.doc.span(("transitions", index, "by")),
-                               did_you_mean(by, registries.roles) or "use a ${parameter} or a role id"))
+            out.append(
+                problem(
+                    "REF003",
+                    f"unknown role '{by}'",
+                    located.doc.span(("transitions", index, "by")),
+                    did_you_mean(by, registries.roles) or "use a ${parameter} or a role id",
+                )
+            )
     return out

@@ -101,7 +101,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(render_text(catalog.errors, catalog.line_of), file=sys.stderr)
     for service in sorted(catalog.services.values(), key=lambda s: (s.scope, s.agency, s.id)):
         print(f"{service.scope:9} {service.agency:28} {service.id:45} {service.title.get(args.lang)}")
-    counts = {scope: sum(1 for s in catalog.services.values() if s.scope == scope) for scope in ("central", "municipal")}
+    counts = {
+        scope: sum(1 for s in catalog.services.values() if s.scope == scope) for scope in ("central", "municipal")
+    }
     print(f"{len(catalog.services)} services: {counts['central']} central, {counts['municipal']} municipal")
     return EXIT_PROBLEMS if catalog.errors else EXIT_OK
 

@@ -46,8 +46,13 @@ class Problem:
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"code": self.code, "severity": self.severity, "message": self.message}
         if self.span is not None:
-            out.update(file=self.span.file, line=self.span.line, column=self.span.col,
-                       end_line=self.span.end_line, end_column=self.span.end_col)
+            out.update(
+                file=self.span.file,
+                line=self.span.line,
+                column=self.span.col,
+                end_line=self.span.end_line,
+                end_column=self.span.end_col,
+            )
         if self.hint:
             out["hint"] = self.hint
         return out

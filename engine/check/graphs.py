@@ -32,30 +32,55 @@ def check_workflow_graph(workflow: Workflow, doc: Document, path: PathKey) -> li
                 can_finish.add(name)
                 changed = True
     if not finals:
-        problems.append(problem("FLOW006", "the workflow has no final state", doc.span((*path, "states")),
-                                "mark the end states with final: true and an outcome"))
+        problems.append(
+            problem(
+                "FLOW006",
+                "the workflow has no final state",
+                doc.span((*path, "states")),
+                "mark the end states with final: true and an outcome",
+            )
+        )
     for t in workflow.transitions:
         if t.target == "@back":
             for source in t.sources:
                 if not workflow.back_targets.get(source):
-                    problems.append(problem("FLOW010", f"'@back' from '{source}', but no transition leads into it",
-                                            t.span))
+                    problems.append(
+                        problem("FLOW010", f"'@back' from '{source}', but no transition leads into it", t.span)
+                    )
     pairs: dict[tuple[str, str, str], int] = {}
     for t in workflow.transitions:
         for source in t.sources:
             key = (source, t.action, t.by)
             if key in pairs:
-                problems.append(problem("FLOW008", f"action '{t.action}' leaves '{source}' twice for the same role",
-                                        t.span, "give the second transition its own action name"))
+                problems.append(
+                    problem(
+                        "FLOW008",
+                        f"action '{t.action}' leaves '{source}' twice for the same role",
+                        t.span,
+                        "give the second transition its own action name",
+                    )
+                )
             pairs[key] = 1
     for name, state in states.items():
         span = doc.span((*path, "states", name), key=True)
         if name not in reachable:
-            problems.append(problem("FLOW004", f"state '{name}' cannot be reached from '{workflow.initial}'", span,
-                                    "add a transition into it, or remove it"))
+            problems.append(
+                problem(
+                    "FLOW004",
+                    f"state '{name}' cannot be reached from '{workflow.initial}'",
+                    span,
+                    "add a transition into it, or remove it",
+                )
+            )
         if not state.final and not workflow.outgoing(name):
-            problems.append(problem("FLOW005", f"state '{name}' is not final and has no way out", span,
-                                    "add a transition from it, or mark it final: true"))
+            problems.append(
+                problem(
+                    "FLOW005",
+                    f"state '{name}' is not final and has no way out",
+                    span,
+                    "add a transition from it, or mark it final: true",
+                )
+            )
         elif not state.final and name not in can_finish and finals:
             problems.append(problem("FLOW006", f"state '{name}' has no path to a final state", span))
     return problems

@@ -18,7 +18,7 @@ from engine.problems import Problem, did_you_mean, problem
 
 @dataclass(frozen=True)
 class Shape:
-    doc: str = ""
+    doc: str = field(default="", kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,9 @@ class ShapeChecker:
     def check_text(self, shape: Text, value: Any, path: PathKey) -> None:
         if isinstance(value, bool) or is_int(value) or isinstance(value, float):
             # Most often an unquoted code or a YAML 1.1 boolean: say so precisely.
-            text = self.doc.line(self.doc.span(path).line).strip()
-            self.wrong("text", value, path, f"quote the value so it stays text: {text!s}" if text else None)
+            span = self.doc.span(path)
+            source = self.doc.line(span.line)[span.col - 1 : span.end_col - 1] if span.line == span.end_line else ""
+            self.wrong("text", value, path, f'quote it so it stays text: "{source}"' if source else "quote it")
             return
         if not isinstance(value, str):
             self.wrong("text", value, path)
@@ -183,8 +184,7 @@ class ShapeChecker:
 
     def check_bilingual(self, shape: Bilingual, value: Any, path: PathKey) -> None:
         if isinstance(value, str):
-            self.report("SHAPE006", "this text needs both languages", path,
-                        f"write {{mn: \"…\", en: \"{value[:30]}\"}}")
+            self.report("SHAPE006", "this text needs both languages", path, f'write {{mn: "…", en: "{value[:30]}"}}')
             return
         if not isinstance(value, dict):
             self.wrong("a bilingual text {mn: …, en: …}", value, path)
@@ -192,16 +192,21 @@ class ShapeChecker:
         for lang in ("mn", "en"):
             text = value.get(lang)
             if text is None:
-                self.report("SHAPE006", f"the {'Mongolian' if lang == 'mn' else 'English'} text ({lang}) is missing",
-                            path, f"add `{lang}: …` beside the other language")
+                self.report(
+                    "SHAPE006",
+                    f"the {'Mongolian' if lang == 'mn' else 'English'} text ({lang}) is missing",
+                    path,
+                    f"add `{lang}: …` beside the other language",
+                )
             elif not isinstance(text, str):
-                self.wrong("text", text, (*path, lang), "quote it")
+                self.check_text(Text(), text, (*path, lang))
             elif not text.strip():
                 self.report("SHAPE006", f"the {lang} text is empty", (*path, lang))
         for extra in value:
             if extra not in ("mn", "en"):
-                self.report("SHAPE002", f"unknown language key '{extra}'", (*path, extra),
-                            "only mn and en are used", key=True)
+                self.report(
+                    "SHAPE002", f"unknown language key '{extra}'", (*path, extra), "only mn and en are used", key=True
+                )
 
     def check_bilinguallist(self, shape: BilingualList, value: Any, path: PathKey) -> None:
         if not isinstance(value, dict):
@@ -238,12 +243,17 @@ class ShapeChecker:
             return
         for name, key in keys.items():
             if key.required and name not in value:
-                self.report("SHAPE001", f"missing required key '{name}'{what}", path,
-                            f"add `{name}:`" + (f" ({key.shape.doc})" if key.shape.doc else ""))
+                self.report(
+                    "SHAPE001",
+                    f"missing required key '{name}'{what}",
+                    path,
+                    f"add `{name}:`" + (f" ({key.shape.doc})" if key.shape.doc else ""),
+                )
         for name, item in value.items():
             if name not in keys:
-                self.report("SHAPE002", f"unknown key '{name}'{what}", (*path, name),
-                            did_you_mean(name, keys, 14), key=True)
+                self.report(
+                    "SHAPE002", f"unknown key '{name}'{what}", (*path, name), did_you_mean(name, keys, 14), key=True
+                )
             else:
                 self.check(keys[name].shape, item, (*path, name))
 
@@ -262,23 +272,40 @@ class ShapeChecker:
             return
         tag = value.get(shape.tag)
         if tag is None:
-            self.report("SHAPE001", f"missing required key '{shape.tag}'", path,
-                        did_you_mean("", shape.variants, 40))
+            self.report("SHAPE001", f"missing required key '{shape.tag}'", path, did_you_mean("", shape.variants, 40))
             self.check_keys({**shape.common, **_union(shape.variants)}, value, path)
             return
         if not isinstance(tag, str) or tag not in shape.variants:
-            self.report("FIELD004", f"unknown {shape.tag} '{tag}'", (*path, shape.tag),
-                        did_you_mean(str(tag), shape.variants, 40))
-            self.check_keys({**shape.common, **_union(shape.variants)}, value, path)
+            self.report(
+                "FIELD004",
+                f"unknown {shape.tag} '{tag}'",
+                (*path, shape.tag),
+                did_you_mean(str(tag), shape.variants, 40),
+            )
+            # Without a known type we cannot say which keys are required; only flag keys no type takes.
+            known = {shape.tag, *shape.common, *_union(shape.variants)}
+            for name in value:
+                if name not in known:
+                    self.report(
+                        "SHAPE002", f"unknown key '{name}'", (*path, name), did_you_mean(name, known, 0), key=True
+                    )
             return
         allowed = {**shape.common, shape.tag: Key(Text(), True), **shape.variants[tag]}
         for name in value:
             if name not in allowed and name in _union(shape.variants):
-                self.report("FIELD005", f"a {tag} field does not take '{name}'", (*path, name),
-                            f"'{name}' belongs to other field types", key=True)
-        self.check_keys({k: v for k, v in allowed.items()},
-                        {k: v for k, v in value.items() if k in allowed or k not in _union(shape.variants)},
-                        path, f" for a {tag} field")
+                self.report(
+                    "FIELD005",
+                    f"{'an' if tag[0] in 'aeiou' else 'a'} {tag} field does not take '{name}'",
+                    (*path, name),
+                    f"'{name}' belongs to other field types",
+                    key=True,
+                )
+        self.check_keys(
+            {k: v for k, v in allowed.items()},
+            {k: v for k, v in value.items() if k in allowed or k not in _union(shape.variants)},
+            path,
+            f" for {'an' if tag[0] in 'aeiou' else 'a'} {tag} field",
+        )
 
     def check_either(self, shape: Either, value: Any, path: PathKey) -> None:
         for accepts, option in shape.options:
@@ -298,14 +325,16 @@ def _union(variants: Mapping[str, Mapping[str, Key]]) -> dict[str, Key]:
 def check_shape(shape: Shape, doc: Document) -> list[Problem]:
     checker = ShapeChecker(doc)
     if not isinstance(doc.data, dict):
-        checker.report("YAML006", "the top level must be a mapping of keys", (),
-                       "a definition starts with keys such as `id:`")
+        checker.report(
+            "YAML006", "the top level must be a mapping of keys", (), "a definition starts with keys such as `id:`"
+        )
         return checker.problems
     checker.check(shape, doc.data, ())
     return checker.problems
 
 
 # --- JSON Schema, for editors (yaml-language-server) and for `tsonkh schema` ---------------------
+
 
 def to_json_schema(shape: Shape) -> dict[str, Any]:
     out = _schema(shape)
@@ -333,12 +362,20 @@ def _schema(shape: Shape) -> dict[str, Any]:
     elif isinstance(shape, Boolean):
         out = {"type": "boolean"}
     elif isinstance(shape, Bilingual):
-        out = {"type": "object", "required": ["mn", "en"], "additionalProperties": False,
-               "properties": {"mn": {"type": "string", "minLength": 1}, "en": {"type": "string", "minLength": 1}}}
+        out = {
+            "type": "object",
+            "required": ["mn", "en"],
+            "additionalProperties": False,
+            "properties": {"mn": {"type": "string", "minLength": 1}, "en": {"type": "string", "minLength": 1}},
+        }
     elif isinstance(shape, BilingualList):
         strings = {"type": "array", "items": {"type": "string"}}
-        out = {"type": "object", "required": ["mn", "en"], "additionalProperties": False,
-               "properties": {"mn": strings, "en": strings}}
+        out = {
+            "type": "object",
+            "required": ["mn", "en"],
+            "additionalProperties": False,
+            "properties": {"mn": strings, "en": strings},
+        }
     elif isinstance(shape, ListOf):
         out = {"type": "array", "items": to_json_schema(shape.item)}
         if shape.min_items:

@@ -76,8 +76,12 @@ class Compiled:
 class Environment:
     """The names an expression may read: the service's fields, and a repeat item's own fields."""
 
-    def __init__(self, fields: Mapping[str, Type], item_fields: Mapping[str, Type] | None = None,
-                 today: Callable[[], dt.date] = dt.date.today) -> None:
+    def __init__(
+        self,
+        fields: Mapping[str, Type],
+        item_fields: Mapping[str, Type] | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
         self.fields = fields
         self.item_fields = item_fields or {}
         self.today = today
@@ -90,8 +94,14 @@ class _Fail(Exception):
 
 
 _COMPARE = {
-    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
-    ast.In: "in", ast.NotIn: "not in",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
 }
 _ARITH = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Mod: "%"}
 _MAX_LENGTH = 2000
@@ -107,8 +117,12 @@ def compile_expression(text: str, env: Environment, expect: str | None = None) -
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as err:
-        return ExprError("EXPR001", f"cannot read the expression: {err.msg}", max((err.offset or 1) - 1, 0),
-                         "write conditions like: reason == 'damaged' and count(children) > 0")
+        return ExprError(
+            "EXPR001",
+            f"cannot read the expression: {err.msg}",
+            max((err.offset or 1) - 1, 0),
+            "write conditions like: reason == 'damaged' and count(children) > 0",
+        )
     except (ValueError, RecursionError, MemoryError):
         return ExprError("EXPR001", "cannot read the expression")
     builder = _Builder(env)
@@ -119,8 +133,12 @@ def compile_expression(text: str, env: Environment, expect: str | None = None) -
     except RecursionError:
         return ExprError("EXPR001", "the expression is nested too deeply")
     if expect == BOOL and node_type.kind not in (BOOL, ANY, NULL):
-        return ExprError("EXPR006", f"this condition gives a {node_type}, not true/false",
-                         0, "compare it with something, e.g. count(children) > 0")
+        return ExprError(
+            "EXPR006",
+            f"this condition gives a {node_type}, not true/false",
+            0,
+            "compare it with something, e.g. count(children) > 0",
+        )
     if expect == NUMBER and node_type.kind not in (NUMBER, ANY, NULL):
         return ExprError("EXPR006", f"this amount gives a {node_type}, not a number", 0)
     return Compiled(source, node_type, frozenset(builder.names), evaluate, json_tree)
@@ -131,6 +149,7 @@ def _null_safe2(op: Callable[[Value, Value], Value]) -> Callable[[Value, Value],
         if a is None or b is None:
             return None
         return op(a, b)
+
     return apply
 
 
@@ -143,12 +162,21 @@ def _modulo(a: Value, b: Value) -> Value:
 
 
 _ARITH_OPS: dict[str, Callable[[Value, Value], Value]] = {
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": _divide, "%": _modulo,
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": _divide,
+    "%": _modulo,
 }
 _CMP_OPS: dict[str, Callable[[Value, Value], Value]] = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
 }
 
 
@@ -171,8 +199,12 @@ class _Builder:
     def build(self, node: ast.AST) -> tuple[Type, Evaluator, Any]:
         method = getattr(self, "node_" + type(node).__name__, None)
         if method is None:
-            raise self.fail("EXPR001", f"'{ast.unparse(node)}' is not allowed in an expression", node,
-                            "use field names, values, comparisons, and/or/not and the listed functions")
+            raise self.fail(
+                "EXPR001",
+                f"'{ast.unparse(node)}' is not allowed in an expression",
+                node,
+                "use field names, values, comparisons, and/or/not and the listed functions",
+            )
         result: tuple[Type, Evaluator, Any] = method(node)
         return result
 
@@ -196,7 +228,7 @@ class _Builder:
         evaluators = [e for _, e, _ in built]
         return Type(LIST, item_type), lambda s: [e(s) for e in evaluators], {"list": [j for _, _, j in built]}
 
-    node_Tuple = node_List  # noqa: N815 - `('a', 'b')` reads the same to an author
+    node_Tuple = node_List
 
     def node_Name(self, node: ast.Name) -> tuple[Type, Evaluator, Any]:
         name = node.id
@@ -213,6 +245,7 @@ class _Builder:
             self.names.add(name)
             return self.env.fields[name], lambda s: s[0].get(name), {"field": name}
         from engine.problems import did_you_mean
+
         known = [*self.env.fields, *self.env.item_fields]
         raise self.fail("EXPR002", f"unknown field '{name}'", node, did_you_mean(name, known, 0) or None)
 
@@ -221,14 +254,22 @@ class _Builder:
         part = node.attr
         if base_type.kind == OBJECT and base_type.parts is not None:
             if part not in base_type.parts:
-                raise self.fail("EXPR002", f"'{ast.unparse(node.value)}' has no part '{part}'", node,
-                                "parts: " + ", ".join(base_type.parts))
+                raise self.fail(
+                    "EXPR002",
+                    f"'{ast.unparse(node.value)}' has no part '{part}'",
+                    node,
+                    "parts: " + ", ".join(base_type.parts),
+                )
             return base_type.parts[part], lambda s: _get_part(base(s), part), {"part": [base_json, part]}
         if base_type.kind == LIST and base_type.item is not None and base_type.item.parts is not None:
             parts = base_type.item.parts
             if part not in parts:
-                raise self.fail("EXPR002", f"'{ast.unparse(node.value)}' items have no field '{part}'", node,
-                                "fields: " + ", ".join(parts))
+                raise self.fail(
+                    "EXPR002",
+                    f"'{ast.unparse(node.value)}' items have no field '{part}'",
+                    node,
+                    "fields: " + ", ".join(parts),
+                )
             return Type(LIST, parts[part]), lambda s: _pluck(base(s), part), {"pluck": [base_json, part]}
         raise self.fail("EXPR003", f"'{ast.unparse(node.value)}' has no parts", node)
 
@@ -237,8 +278,12 @@ class _Builder:
         built = [self.build(v) for v in node.values]
         for (t, _, _), value in zip(built, node.values, strict=True):
             if t.kind not in (BOOL, ANY, NULL):
-                raise self.fail("EXPR003", f"'{ast.unparse(value)}' is a {t}, not a condition", value,
-                                "compare it with something, e.g. x > 0")
+                raise self.fail(
+                    "EXPR003",
+                    f"'{ast.unparse(value)}' is a {t}, not a condition",
+                    value,
+                    "compare it with something, e.g. x > 0",
+                )
         evaluators = [e for _, e, _ in built]
         op = "and" if isinstance(node.op, ast.And) else "or"
 
@@ -288,8 +333,7 @@ class _Builder:
     def node_BinOp(self, node: ast.BinOp) -> tuple[Type, Evaluator, Any]:
         op = _ARITH.get(type(node.op))
         if op is None:
-            raise self.fail("EXPR001", f"the operator in '{ast.unparse(node)}' is not allowed", node,
-                            "use + - * / %")
+            raise self.fail("EXPR001", f"the operator in '{ast.unparse(node)}' is not allowed", node, "use + - * / %")
         lt, left, lj = self.build(node.left)
         rt, right, rj = self.build(node.right)
         if op == "+" and lt.kind == TEXT and rt.kind == TEXT:
@@ -332,8 +376,12 @@ class _Builder:
             return
         if kinds == {DATE, TEXT}:
             return  # a date literal such as '2020-01-01', checked in coerce_dates
-        raise self.fail("EXPR003", f"cannot compare a {lt} with a {rt}", node,
-                        "both sides must be numbers, texts, dates or yes/no values")
+        raise self.fail(
+            "EXPR003",
+            f"cannot compare a {lt} with a {rt}",
+            node,
+            "both sides must be numbers, texts, dates or yes/no values",
+        )
 
     def check_options(self, field_type: Type, literal: Type, literal_node: ast.AST) -> None:
         """A choice compared with a text that is none of its options is surely a typo."""
@@ -342,17 +390,24 @@ class _Builder:
         for value in literal.options:
             if value not in field_type.options:
                 from engine.problems import did_you_mean
-                raise self.fail("EXPR005", f"'{value}' is not an option of {field_type.label}", literal_node,
-                                did_you_mean(value, field_type.options, 12) or None)
 
-    def coerce_dates(self, lt: Type, rt: Type, left: Evaluator, right: Evaluator, node: ast.AST,
-                     item: bool = False) -> tuple[Evaluator, Evaluator]:
+                raise self.fail(
+                    "EXPR005",
+                    f"'{value}' is not an option of {field_type.label}",
+                    literal_node,
+                    did_you_mean(value, field_type.options, 12) or None,
+                )
+
+    def coerce_dates(
+        self, lt: Type, rt: Type, left: Evaluator, right: Evaluator, node: ast.AST, item: bool = False
+    ) -> tuple[Evaluator, Evaluator]:
         if lt.kind == DATE and rt.kind == TEXT and rt.options:
             try:
                 dates = {v: dt.date.fromisoformat(v) for v in rt.options}
             except ValueError:
-                raise self.fail("EXPR003", "a date is compared with text that is not a date (YYYY-MM-DD)",
-                                node) from None
+                raise self.fail(
+                    "EXPR003", "a date is compared with text that is not a date (YYYY-MM-DD)", node
+                ) from None
             if not all(_DATE_LITERAL.fullmatch(v) for v in dates):
                 raise self.fail("EXPR003", "write dates as YYYY-MM-DD", node)
             if item:
@@ -362,8 +417,9 @@ class _Builder:
             return left, lambda s: dates.get(inner(s), inner(s))
         return left, right
 
-    def coerce_dates_rev(self, lt: Type, rt: Type, left: Evaluator, right: Evaluator,
-                         node: ast.AST) -> tuple[Evaluator, Evaluator]:
+    def coerce_dates_rev(
+        self, lt: Type, rt: Type, left: Evaluator, right: Evaluator, node: ast.AST
+    ) -> tuple[Evaluator, Evaluator]:
         new_right, new_left = self.coerce_dates(rt, lt, right, left, node)
         return new_left, new_right
 
@@ -375,22 +431,30 @@ class _Builder:
         spec = FUNCTIONS.get(name)
         if spec is None:
             from engine.problems import did_you_mean
-            raise self.fail("EXPR004", f"unknown function '{name}'", node.func,
-                            did_you_mean(name, FUNCTIONS, 0) or "functions: " + ", ".join(sorted(FUNCTIONS)))
+
+            raise self.fail(
+                "EXPR004",
+                f"unknown function '{name}'",
+                node.func,
+                did_you_mean(name, FUNCTIONS, 0) or "functions: " + ", ".join(sorted(FUNCTIONS)),
+            )
         built = [self.build(arg) for arg in node.args]
         arg_types = [t for t, _, _ in built]
         result_type = spec.check(self, node, arg_types)
         evaluators = [e for _, e, _ in built]
         impl = spec.implement(self.env)
         if spec.null_safe:
+
             def evaluate(s: Scope) -> Value:
                 values = [e(s) for e in evaluators]
                 if any(v is None for v in values):
                     return None
                 return impl(*values)
         else:
+
             def evaluate(s: Scope) -> Value:
                 return impl(*[e(s) for e in evaluators])
+
         return result_type, evaluate, {"call": [name, [j for _, _, j in built]]}
 
 
@@ -421,8 +485,9 @@ class _Function:
         for index, t in enumerate(types):
             want = self.args[min(index, len(self.args) - 1)]
             if want != ANY and t.kind not in (want, ANY, NULL):
-                raise builder.fail("EXPR003", f"argument {index + 1} of {name}() must be a {want}, found a {t}",
-                                   node.args[index])
+                raise builder.fail(
+                    "EXPR003", f"argument {index + 1} of {name}() must be a {want}, found a {t}", node.args[index]
+                )
         return self.result
 
 
@@ -450,8 +515,7 @@ FUNCTIONS: dict[str, _Function] = {
     "round": _Function((1, 1), (NUMBER,), T_NUMBER, lambda env: lambda x: int(round(x))),
     "empty": _Function((1, 1), (ANY,), T_BOOL, lambda env: _empty, null_safe=False),
     "birth_date": _Function((1, 1), (TEXT,), T_DATE, lambda env: register_birth_date),
-    "sex": _Function((1, 1), (TEXT,), Type(TEXT, options=frozenset({"male", "female"})),
-                     lambda env: register_sex),
+    "sex": _Function((1, 1), (TEXT,), Type(TEXT, options=frozenset({"male", "female"})), lambda env: register_sex),
     "lower": _Function((1, 1), (TEXT,), T_TEXT, lambda env: str.lower),
     "upper": _Function((1, 1), (TEXT,), T_TEXT, lambda env: str.upper),
     "year": _Function((1, 1), (DATE,), T_NUMBER, lambda env: lambda d: d.year),

@@ -53,9 +53,13 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     raise ValueError("unreachable")
 
 
-def text_parser(min_length: int | None, max_length: int | None, pattern: str | None,
-                normalise: Callable[[str], str] = str.strip,
-                check: Callable[[str], ParseError | None] | None = None) -> Parser:
+def text_parser(
+    min_length: int | None,
+    max_length: int | None,
+    pattern: str | None,
+    normalise: Callable[[str], str] = str.strip,
+    check: Callable[[str], ParseError | None] | None = None,
+) -> Parser:
     compiled = re.compile(pattern) if pattern else None
 
     def parse(raw: Any, today: dt.date) -> Result:
@@ -75,6 +79,7 @@ def text_parser(min_length: int | None, max_length: int | None, pattern: str | N
             if error is not None:
                 return None, error
         return value, None
+
     return parse
 
 
@@ -120,6 +125,7 @@ def number_parser(kind: str, minimum: Any, maximum: Any, places: int | None) -> 
         if maximum is not None and value > maximum:
             return None, ("too_large", {"max": maximum})
         return value, None
+
     return parse
 
 
@@ -145,6 +151,7 @@ def date_parser(minimum: str | None, maximum: str | None, with_time: bool = Fals
         if high is not None and day > high(today):
             return None, ("date_too_late", {"max": high(today).isoformat()})
         return value, None
+
     return parse
 
 
@@ -167,6 +174,7 @@ def boolean_parser(must_be_true: bool) -> Parser:
         if must_be_true and not value:
             return None, ("required_true", {})
         return value, None
+
     return parse
 
 
@@ -177,6 +185,7 @@ def choice_parser(values: frozenset[str]) -> Parser:
         if not isinstance(raw, str) or raw not in values:
             return None, ("not_an_option", {})
         return raw, None
+
     return parse
 
 
@@ -195,6 +204,7 @@ def multichoice_parser(values: frozenset[str], min_items: int | None, max_items:
         if max_items is not None and len(chosen) > max_items:
             return None, ("too_many_items", {"max_items": max_items})
         return chosen, None
+
     return parse
 
 
@@ -214,6 +224,7 @@ def register_check(min_age: int | None, max_age: int | None) -> Callable[[str], 
         if max_age is not None and years > max_age:
             return ("register_too_old", {"max_age": max_age})
         return None
+
     return check
 
 
@@ -260,14 +271,25 @@ def scalar_parser(kind: str, params: dict[str, Any]) -> Parser:
         return text_parser(None, 254, None, lambda t: t.strip(), _pattern_check(mongolia.EMAIL, "email"))
     if kind == "phone":
         regex = mongolia.MOBILE if params.get("mobile") else mongolia.PHONE
-        return text_parser(None, None, None, mongolia.normalise_phone,
-                           _pattern_check(regex, "mobile" if params.get("mobile") else "phone"))
+        return text_parser(
+            None,
+            None,
+            None,
+            mongolia.normalise_phone,
+            _pattern_check(regex, "mobile" if params.get("mobile") else "phone"),
+        )
     if kind == "register":
-        return text_parser(None, None, None, mongolia.normalise_register,
-                           register_check(params.get("min_age"), params.get("max_age")))
+        return text_parser(
+            None, None, None, mongolia.normalise_register, register_check(params.get("min_age"), params.get("max_age"))
+        )
     if kind == "company_register":
-        return text_parser(None, None, None, lambda t: t.strip().replace(" ", ""),
-                           _pattern_check(mongolia.COMPANY_REGISTER, "company_register"))
+        return text_parser(
+            None,
+            None,
+            None,
+            lambda t: t.strip().replace(" ", ""),
+            _pattern_check(mongolia.COMPANY_REGISTER, "company_register"),
+        )
     if kind == "person_or_company":
         return text_parser(None, None, None, _register_or_company_normalise, _person_or_company)
     simple: dict[str, tuple[re.Pattern[str], Callable[[str], str]]] = {

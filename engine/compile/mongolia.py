@@ -23,8 +23,22 @@ POSTAL = re.compile(r"[0-9]{5}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 # Latin letters that people type in place of the Cyrillic ones they look like.
-_LOOKALIKE = str.maketrans({"A": "А", "B": "В", "E": "Е", "K": "К", "M": "М", "H": "Н", "O": "О", "P": "Р",
-                            "C": "С", "T": "Т", "Y": "У", "X": "Х"})
+_LOOKALIKE = str.maketrans(
+    {
+        "A": "А",
+        "B": "В",
+        "E": "Е",
+        "K": "К",
+        "M": "М",
+        "H": "Н",
+        "O": "О",
+        "P": "Р",
+        "C": "С",
+        "T": "Т",
+        "Y": "У",
+        "X": "Х",
+    }
+)
 
 
 def normalise_register(text: str) -> str:

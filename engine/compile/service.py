@@ -48,8 +48,15 @@ from engine.load.yaml_source import Document, PathKey
 from engine.problems import Problem, Span, did_you_mean, problem
 
 _FIELD_KINDS = {
-    "integer": NUMBER, "decimal": NUMBER, "money": NUMBER, "date": "date", "datetime": "date", "boolean": BOOL,
-    "multichoice": LIST, "repeat": LIST, "address": OBJECT,
+    "integer": NUMBER,
+    "decimal": NUMBER,
+    "money": NUMBER,
+    "date": "date",
+    "datetime": "date",
+    "boolean": BOOL,
+    "multichoice": LIST,
+    "repeat": LIST,
+    "address": OBJECT,
 }
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\}")
 _MAX_ROUTE_COMBINATIONS = 20000
@@ -128,8 +135,9 @@ class Service:
         return sum(amount for _, amount in self.fees(answers))
 
     def required_documents(self, answers: Mapping[str, Any]) -> list[DocumentRequirement]:
-        return [d for d in self.documents
-                if (d.required_if.truth(answers) if d.required_if is not None else d.required)]
+        return [
+            d for d in self.documents if (d.required_if.truth(answers) if d.required_if is not None else d.required)
+        ]
 
 
 def fill_template(template: str, answers: Mapping[str, Any]) -> str | None:
@@ -177,8 +185,12 @@ class ServiceCompiler:
             if "use" in raw:
                 group = self.reg.field_groups.get(raw["use"])
                 if group is None:
-                    self.report("FIELD002", f"unknown field group '{raw['use']}'", item_src.at("use"),
-                                did_you_mean(raw["use"], self.reg.field_groups) or None)
+                    self.report(
+                        "FIELD002",
+                        f"unknown field group '{raw['use']}'",
+                        item_src.at("use"),
+                        did_you_mean(raw["use"], self.reg.field_groups) or None,
+                    )
                     continue
                 group_src = Src(group.doc, group.path)
                 for g_index, g_raw in enumerate(group.value.get("fields", [])):
@@ -193,8 +205,12 @@ class ServiceCompiler:
         for raw, src, _ in raw_fields:
             fid = raw["id"]
             if fid in into:
-                self.report("FIELD001", f"field id '{fid}' is used twice", src.at("id"),
-                            "give each field its own id (fields of a shared group count too)")
+                self.report(
+                    "FIELD001",
+                    f"field id '{fid}' is used twice",
+                    src.at("id"),
+                    "give each field its own id (fields of a shared group count too)",
+                )
                 continue
             into[fid] = self.field_type(raw, src)
 
@@ -216,8 +232,11 @@ class ServiceCompiler:
             for part in ADDRESS_PARTS[raw.get("area", "mongolia")]:
                 options = None
                 if part in ("district",):
-                    options = self.reg.option_lists["ub_districts"].values() if "ub_districts" in \
-                        self.reg.option_lists else None
+                    options = (
+                        self.reg.option_lists["ub_districts"].values()
+                        if "ub_districts" in self.reg.option_lists
+                        else None
+                    )
                 if part == "region" and "regions" in self.reg.option_lists:
                     options = self.reg.option_lists["regions"].values()
                 parts[part] = Type("text", options=options, label=f"{label}.{part}")
@@ -230,8 +249,12 @@ class ServiceCompiler:
             found = self.reg.option_lists.get(spec)
             if found is None:
                 if report:
-                    self.report("FIELD003", f"unknown option list '{spec}'", src.at("options"),
-                                did_you_mean(spec, self.reg.option_lists) or "declare it in _shared/option_lists.yaml")
+                    self.report(
+                        "FIELD003",
+                        f"unknown option list '{spec}'",
+                        src.at("options"),
+                        did_you_mean(spec, self.reg.option_lists) or "declare it in _shared/option_lists.yaml",
+                    )
                 return ()
             return found.options
         if isinstance(spec, list):
@@ -245,8 +268,12 @@ class ServiceCompiler:
             return options
         return ()
 
-    def compile_fields(self, raw_fields: list[tuple[dict[str, Any], Src, str | None]],
-                       item_types: dict[str, Type] | None, seen_choices: set[str]) -> tuple[Field, ...]:
+    def compile_fields(
+        self,
+        raw_fields: list[tuple[dict[str, Any], Src, str | None]],
+        item_types: dict[str, Type] | None,
+        seen_choices: set[str],
+    ) -> tuple[Field, ...]:
         out = []
         for raw, src, group in raw_fields:
             compiled = self.compile_field(raw, src, group, item_types, seen_choices)
@@ -256,18 +283,42 @@ class ServiceCompiler:
                     seen_choices.add(compiled.id)
         return tuple(out)
 
-    def compile_field(self, raw: dict[str, Any], src: Src, group: str | None, item_types: dict[str, Type] | None,
-                      seen_choices: set[str]) -> Field | None:
+    def compile_field(
+        self,
+        raw: dict[str, Any],
+        src: Src,
+        group: str | None,
+        item_types: dict[str, Type] | None,
+        seen_choices: set[str],
+    ) -> Field | None:
         kind = raw["type"]
         env = Environment(self.types, item_types)
         show_if = self.expression(raw.get("show_if"), src.at("show_if"), env, BOOL)
         required_if = self.expression(raw.get("required_if"), src.at("required_if"), env, BOOL)
         if raw.get("required") is True and "required_if" in raw:
-            self.report("FIELD012", "the field is required and also has required_if", src.at("required"),
-                        "write `required: false` beside required_if, or drop required_if")
-        params: dict[str, Any] = {k: raw.get(k) for k in ("min_length", "max_length", "pattern", "min", "max",
-                                                          "places", "must_be_true", "mobile", "min_age", "max_age",
-                                                          "min_items", "max_items")}
+            self.report(
+                "FIELD012",
+                "the field is required and also has required_if",
+                src.at("required"),
+                "write `required: false` beside required_if, or drop required_if",
+            )
+        params: dict[str, Any] = {
+            k: raw.get(k)
+            for k in (
+                "min_length",
+                "max_length",
+                "pattern",
+                "min",
+                "max",
+                "places",
+                "must_be_true",
+                "mobile",
+                "min_age",
+                "max_age",
+                "min_items",
+                "max_items",
+            )
+        }
         options: tuple[Option, ...] = ()
         sub_fields: tuple[Field, ...] = ()
         if kind in ("choice", "multichoice"):
@@ -277,16 +328,24 @@ class ServiceCompiler:
             if depends_on is not None:
                 scope_choices = seen_choices | ({k for k, t in (item_types or {}).items()})
                 if depends_on not in scope_choices:
-                    self.report("FIELD007", f"depends_on '{depends_on}' is not a choice field before this one",
-                                src.at("depends_on"), did_you_mean(depends_on, seen_choices) or None)
+                    self.report(
+                        "FIELD007",
+                        f"depends_on '{depends_on}' is not a choice field before this one",
+                        src.at("depends_on"),
+                        did_you_mean(depends_on, seen_choices) or None,
+                    )
         if raw.get("pattern") is not None:
             try:
                 re.compile(raw["pattern"])
             except re.error as err:
                 self.report("FIELD008", f"invalid pattern: {err}", src.at("pattern"))
                 params["pattern"] = None
-        for low, high in (("min", "max"), ("min_length", "max_length"), ("min_items", "max_items"),
-                          ("min_age", "max_age")):
+        for low, high in (
+            ("min", "max"),
+            ("min_length", "max_length"),
+            ("min_items", "max_items"),
+            ("min_age", "max_age"),
+        ):
             a, b = raw.get(low), raw.get(high)
             if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b:
                 self.report("FIELD006", f"{low} ({a}) is greater than {high} ({b})", src.at(low))
@@ -317,32 +376,61 @@ class ServiceCompiler:
         if isinstance(prefill, str) and prefill.startswith("registry."):
             operation = prefill.split(".")[1]
             if operation not in self.reg.operations:
-                self.report("FIELD011", f"unknown registry operation '{operation}'", src.at("prefill"),
-                            did_you_mean(operation, self.reg.operations) or None)
-        parser = (lambda raw_value, today: (raw_value, None)) if kind in ("repeat", "address") \
+                self.report(
+                    "FIELD011",
+                    f"unknown registry operation '{operation}'",
+                    src.at("prefill"),
+                    did_you_mean(operation, self.reg.operations) or None,
+                )
+        parser = (
+            (lambda raw_value, today: (raw_value, None))
+            if kind in ("repeat", "address")
             else scalar_parser(kind, params)
+        )
         default = raw.get("default")
         if default is not None and kind not in ("repeat", "address"):
-            value, error = parser(default if not isinstance(default, (int, float)) or isinstance(default, bool)
-                                  else default, dt.date.today())
+            value, error = parser(
+                default if not isinstance(default, (int, float)) or isinstance(default, bool) else default,
+                dt.date.today(),
+            )
             if error is not None:
                 self.report("FIELD009", f"the default {default!r} does not fit this {kind} field", src.at("default"))
         field_obj = Field(
-            id=raw["id"], type=kind, label=I18n.of(raw["label"]), span=src.span(),
+            id=raw["id"],
+            type=kind,
+            label=I18n.of(raw["label"]),
+            span=src.span(),
             hint=I18n.of(raw["hint"]) if "hint" in raw else None,
             required=raw.get("required", True) if "required_if" not in raw else False,
-            required_if=required_if, show_if=show_if, default=default, prefill=prefill,
-            readonly=bool(raw.get("readonly", False)), allow_correction=bool(raw.get("allow_correction", False)),
-            options=options, option_list=raw["options"] if isinstance(raw.get("options"), str) else None,
-            depends_on=raw.get("depends_on"), widget=raw.get("widget"), min=raw.get("min"), max=raw.get("max"),
-            min_length=raw.get("min_length"), max_length=raw.get("max_length"), pattern=params.get("pattern"),
+            required_if=required_if,
+            show_if=show_if,
+            default=default,
+            prefill=prefill,
+            readonly=bool(raw.get("readonly", False)),
+            allow_correction=bool(raw.get("allow_correction", False)),
+            options=options,
+            option_list=raw["options"] if isinstance(raw.get("options"), str) else None,
+            depends_on=raw.get("depends_on"),
+            widget=raw.get("widget"),
+            min=raw.get("min"),
+            max=raw.get("max"),
+            min_length=raw.get("min_length"),
+            max_length=raw.get("max_length"),
+            pattern=params.get("pattern"),
             pattern_message=I18n.of(raw["pattern_message"]) if "pattern_message" in raw else None,
             placeholder=I18n.of(raw["placeholder"]) if "placeholder" in raw else None,
-            places=raw.get("places"), mobile=bool(raw.get("mobile", False)), min_age=raw.get("min_age"),
-            max_age=raw.get("max_age"), must_be_true=bool(raw.get("must_be_true", False)), area=raw.get("area"),
-            min_items=raw.get("min_items"), max_items=raw.get("max_items"),
+            places=raw.get("places"),
+            mobile=bool(raw.get("mobile", False)),
+            min_age=raw.get("min_age"),
+            max_age=raw.get("max_age"),
+            must_be_true=bool(raw.get("must_be_true", False)),
+            area=raw.get("area"),
+            min_items=raw.get("min_items"),
+            max_items=raw.get("max_items"),
             item_label=I18n.of(raw["item_label"]) if "item_label" in raw else None,
-            fields=sub_fields, group=group, parse=parser,
+            fields=sub_fields,
+            group=group,
+            parse=parser,
         )
         return field_obj
 
@@ -357,7 +445,7 @@ class ServiceCompiler:
             span = src.span()
             line = self.doc_line(src, span)
             start = span.col - 1
-            quote = 1 if line[start:start + 1] in ("'", '"') else 0
+            quote = 1 if line[start : start + 1] in ("'", '"') else 0
             lead = 1 + len(text) - len(text.lstrip("= ")) if text.startswith("=") else len(text) - len(text.lstrip())
             col = span.col + quote + lead + result.offset if span.line == span.end_line else span.col
             where = Span(span.file, span.line, col, span.line, col + 1)
@@ -384,8 +472,15 @@ class ServiceCompiler:
         sections = []
         for section, src, expanded in sections_raw:
             fields = self.compile_fields(expanded, None, seen_choices)
-            sections.append(Section(section["id"], I18n.of(section["title"]),
-                                    I18n.of(section["intro"]) if "intro" in section else None, fields, src.span()))
+            sections.append(
+                Section(
+                    section["id"],
+                    I18n.of(section["title"]),
+                    I18n.of(section["intro"]) if "intro" in section else None,
+                    fields,
+                    src.span(),
+                )
+            )
         fields_flat = tuple(f for s in sections for f in s.fields)
         seen_ids: set[str] = set()
         fields_unique = []
@@ -408,33 +503,62 @@ class ServiceCompiler:
             {**section, "fields": [raw for raw, _, _ in expanded]} for section, _, expanded in sections_raw
         ]
         resolved["workflow"] = resolved_workflow
-        address_options = {name: self.reg.option_lists[name].options
-                           for name in ("ub_districts", "ub_khoroos", "regions") if name in self.reg.option_lists}
+        address_options = {
+            name: self.reg.option_lists[name].options
+            for name in ("ub_districts", "ub_khoroos", "regions")
+            if name in self.reg.option_lists
+        }
         return Service(
-            id=data["id"], title=I18n.of(data["title"]), summary=I18n.of(data["summary"]), agency=data["agency"],
-            scope=data["scope"], category=data["category"],
+            id=data["id"],
+            title=I18n.of(data["title"]),
+            summary=I18n.of(data["summary"]),
+            agency=data["agency"],
+            scope=data["scope"],
+            category=data["category"],
             keywords={lang: tuple(words) for lang, words in data.get("keywords", {}).items()},
             legal_basis=tuple(LegalBasis(I18n.of(b["title"]), b.get("url")) for b in data.get("legal_basis", [])),
-            sla_days=data["sla_days"], eligibility=I18n.of(data["eligibility"]) if "eligibility" in data else None,
-            sections=tuple(sections), fields=fields_flat, rules=rules, documents=documents, fee_lines=fee_lines,
-            workflow=workflow, router=router, source=self.doc.path, version=content_hash(resolved),
-            definition=resolved, validator=Validator(fields_flat, rules, address_options),
+            sla_days=data["sla_days"],
+            eligibility=I18n.of(data["eligibility"]) if "eligibility" in data else None,
+            sections=tuple(sections),
+            fields=fields_flat,
+            rules=rules,
+            documents=documents,
+            fee_lines=fee_lines,
+            workflow=workflow,
+            router=router,
+            source=self.doc.path,
+            version=content_hash(resolved),
+            definition=resolved,
+            validator=Validator(fields_flat, rules, address_options),
             field_index={f.id: f for f in fields_flat},
         )
 
     def check_identity(self, data: dict[str, Any], root: Src) -> None:
         if data["agency"] not in self.reg.agencies:
-            self.report("REF001", f"unknown agency '{data['agency']}'", root.at("agency"),
-                        did_you_mean(data["agency"], self.reg.agencies) or "declare it in _shared/agencies.yaml")
+            self.report(
+                "REF001",
+                f"unknown agency '{data['agency']}'",
+                root.at("agency"),
+                did_you_mean(data["agency"], self.reg.agencies) or "declare it in _shared/agencies.yaml",
+            )
         elif self.reg.agencies[data["agency"]].scope != data["scope"]:
-            self.report("ID003", f"agency '{data['agency']}' is {self.reg.agencies[data['agency']].scope}, "
-                        f"but the service says scope: {data['scope']}", root.at("scope"))
+            self.report(
+                "ID003",
+                f"agency '{data['agency']}' is {self.reg.agencies[data['agency']].scope}, "
+                f"but the service says scope: {data['scope']}",
+                root.at("scope"),
+            )
         if data["category"] not in self.reg.categories:
-            self.report("REF002", f"unknown category '{data['category']}'", root.at("category"),
-                        did_you_mean(data["category"], self.reg.categories) or "declare it in _shared/categories.yaml")
+            self.report(
+                "REF002",
+                f"unknown category '{data['category']}'",
+                root.at("category"),
+                did_you_mean(data["category"], self.reg.categories) or "declare it in _shared/categories.yaml",
+            )
 
-    def compile_rules(self, raw_rules: list[dict[str, Any]], src: Src, env: Environment,
-                      fields: tuple[Field, ...]) -> tuple[Rule, ...]:
+    def compile_rules(
+        self, raw_rules: list[dict[str, Any]], src: Src, env: Environment, fields: tuple[Field, ...]
+    ) -> tuple[Rule, ...]:
         out = []
         known = {f.id for f in fields}
         for index, raw in enumerate(raw_rules):
@@ -442,14 +566,19 @@ class ServiceCompiler:
             check = self.expression(raw["check"], rsrc.at("check"), env, BOOL)
             target = raw.get("field") or (sorted(check.names)[0] if check is not None and check.names else "")
             if target.split(".")[0].split("[")[0] not in known:
-                self.report("EXPR002", f"rule field '{target}' is not a field of this service", rsrc.at("field"),
-                            did_you_mean(target, known) or None)
+                self.report(
+                    "EXPR002",
+                    f"rule field '{target}' is not a field of this service",
+                    rsrc.at("field"),
+                    did_you_mean(target, known) or None,
+                )
             if check is not None:
                 out.append(Rule(raw["id"], check, target, I18n.of(raw["message"]), rsrc.span()))
         return tuple(out)
 
-    def compile_documents(self, raw_docs: list[dict[str, Any]], src: Src,
-                          env: Environment) -> tuple[DocumentRequirement, ...]:
+    def compile_documents(
+        self, raw_docs: list[dict[str, Any]], src: Src, env: Environment
+    ) -> tuple[DocumentRequirement, ...]:
         out = []
         seen: set[str] = set()
         for index, raw in enumerate(raw_docs):
@@ -461,26 +590,45 @@ class ServiceCompiler:
             if "type" in raw:
                 base = self.reg.document_types.get(raw["type"])
                 if base is None:
-                    self.report("DOC001", f"unknown document type '{raw['type']}'", dsrc.at("type"),
-                                did_you_mean(raw["type"], self.reg.document_types) or None)
+                    self.report(
+                        "DOC001",
+                        f"unknown document type '{raw['type']}'",
+                        dsrc.at("type"),
+                        did_you_mean(raw["type"], self.reg.document_types) or None,
+                    )
                     continue
             elif "title" not in raw:
                 self.report("SHAPE001", "a document needs a `type` from the shared list or its own `title`", dsrc)
                 continue
             registry = raw.get("registry", base.registry if base else None)
             if registry is not None and registry not in self.reg.operations:
-                self.report("DOC003", f"unknown registry operation '{registry}'", dsrc.at("registry"),
-                            did_you_mean(registry, self.reg.operations) or None)
+                self.report(
+                    "DOC003",
+                    f"unknown registry operation '{registry}'",
+                    dsrc.at("registry"),
+                    did_you_mean(registry, self.reg.operations) or None,
+                )
             required_if = self.expression(raw.get("required_if"), dsrc.at("required_if"), env, BOOL)
-            accept = tuple(CONTENT_TYPES[a] for a in raw["accept"]) if "accept" in raw else \
-                (base.accept if base else (CONTENT_TYPES["pdf"], CONTENT_TYPES["jpeg"], CONTENT_TYPES["png"]))
-            out.append(DocumentRequirement(
-                id=raw["id"], title=I18n.of(raw["title"]) if "title" in raw else base.title,  # type: ignore[union-attr]
-                hint=I18n.of(raw["hint"]) if "hint" in raw else None,
-                required=raw.get("required", True) if "required_if" not in raw else False, required_if=required_if,
-                accept=accept, max_size_mb=raw.get("max_size_mb", base.max_size_mb if base else 5),
-                max_count=raw.get("max_count", base.max_count if base else 1), registry=registry,
-                type=raw.get("type"), span=dsrc.span()))
+            accept = (
+                tuple(CONTENT_TYPES[a] for a in raw["accept"])
+                if "accept" in raw
+                else (base.accept if base else (CONTENT_TYPES["pdf"], CONTENT_TYPES["jpeg"], CONTENT_TYPES["png"]))
+            )
+            out.append(
+                DocumentRequirement(
+                    id=raw["id"],
+                    title=I18n.of(raw["title"]) if "title" in raw else base.title,  # type: ignore[union-attr]
+                    hint=I18n.of(raw["hint"]) if "hint" in raw else None,
+                    required=raw.get("required", True) if "required_if" not in raw else False,
+                    required_if=required_if,
+                    accept=accept,
+                    max_size_mb=raw.get("max_size_mb", base.max_size_mb if base else 5),
+                    max_count=raw.get("max_count", base.max_count if base else 1),
+                    registry=registry,
+                    type=raw.get("type"),
+                    span=dsrc.span(),
+                )
+            )
         return tuple(out)
 
     def compile_fees(self, raw_fees: list[dict[str, Any]], src: Src, env: Environment) -> tuple[FeeLine, ...]:
@@ -491,8 +639,12 @@ class ServiceCompiler:
             compiled: int | Compiled | None
             if isinstance(amount, str):
                 if not amount.startswith("="):
-                    self.report("FEE001", f"'{amount}' is neither a number nor an expression", fsrc.at("amount"),
-                                "write a whole number (10000) or an expression starting with '=' (= 3600 * days)")
+                    self.report(
+                        "FEE001",
+                        f"'{amount}' is neither a number nor an expression",
+                        fsrc.at("amount"),
+                        "write a whole number (10000) or an expression starting with '=' (= 3600 * days)",
+                    )
                     continue
                 compiled = self.expression(amount, fsrc.at("amount"), env, NUMBER)
             else:
@@ -503,16 +655,21 @@ class ServiceCompiler:
         return tuple(out)
 
     # --- workflow ----------------------------------------------------------------------------
-    def compile_workflow(self, raw: dict[str, Any], src: Src,
-                         env: Environment) -> tuple[Workflow | None, dict[str, Any]]:
+    def compile_workflow(
+        self, raw: dict[str, Any], src: Src, env: Environment
+    ) -> tuple[Workflow | None, dict[str, Any]]:
         pattern_id = raw.get("pattern")
         params: dict[str, str] = dict(raw.get("params", {}))
         body_src = src
         if pattern_id is not None:
             located = self.patterns.get(pattern_id)
             if located is None:
-                self.report("FLOW001", f"unknown workflow pattern '{pattern_id}'", src.at("pattern"),
-                            did_you_mean(pattern_id, self.patterns) or "patterns live in workflows/<id>.yaml")
+                self.report(
+                    "FLOW001",
+                    f"unknown workflow pattern '{pattern_id}'",
+                    src.at("pattern"),
+                    did_you_mean(pattern_id, self.patterns) or "patterns live in workflows/<id>.yaml",
+                )
                 return None, dict(raw)
             pattern = located.value
             declared = pattern.get("params", {}) or {}
@@ -521,20 +678,33 @@ class ServiceCompiler:
                     params[name] = spec["default"]
             for name in params:
                 if name not in declared:
-                    self.report("FLOW002", f"pattern '{pattern_id}' has no parameter '{name}'",
-                                src.at("params", name), did_you_mean(name, declared) or None, key=True)
+                    self.report(
+                        "FLOW002",
+                        f"pattern '{pattern_id}' has no parameter '{name}'",
+                        src.at("params", name),
+                        did_you_mean(name, declared) or None,
+                        key=True,
+                    )
             missing: set[str] = set()
             body = substitute({k: pattern[k] for k in ("initial", "states", "transitions")}, params, missing)
             for name in sorted(missing):
-                self.report("FLOW002", f"pattern '{pattern_id}' needs the parameter '{name}'", src.at("pattern"),
-                            f"add it under params: {{{name}: <role id>}}")
+                self.report(
+                    "FLOW002",
+                    f"pattern '{pattern_id}' needs the parameter '{name}'",
+                    src.at("pattern"),
+                    f"add it under params: {{{name}: <role id>}}",
+                )
             body_src = Src(located.doc, located.path)
         else:
             body = raw
             left = placeholders(raw)
             for name in sorted(left):
                 self.report("FLOW002", f"'${{{name}}}' is only allowed in workflow patterns", src)
-        resolved = {"pattern": pattern_id, "params": params, **{k: body[k] for k in ("initial", "states", "transitions")}}
+        resolved = {
+            "pattern": pattern_id,
+            "params": params,
+            **{k: body[k] for k in ("initial", "states", "transitions")},
+        }
         if "migrate" in raw:
             resolved["migrate"] = raw["migrate"]
         if any(p.severity == "error" and p.code == "FLOW002" for p in self.problems):
@@ -546,14 +716,30 @@ class ServiceCompiler:
         if role in BUILTIN_ROLES:
             return
         if role not in self.reg.roles:
-            self.report("REF003", f"unknown role '{role}'", where,
-                        did_you_mean(role, [*self.reg.roles, *BUILTIN_ROLES]) or "declare it in _shared/roles.yaml")
+            self.report(
+                "REF003",
+                f"unknown role '{role}'",
+                where,
+                did_you_mean(role, [*self.reg.roles, *BUILTIN_ROLES]) or "declare it in _shared/roles.yaml",
+            )
         elif role not in self.reg.staffed_roles():
-            self.report("FLOW007", f"no office staffs the role '{role}'", where,
-                        "add it to the roles of the offices that handle this service")
+            self.report(
+                "FLOW007",
+                f"no office staffs the role '{role}'",
+                where,
+                "add it to the roles of the offices that handle this service",
+            )
 
-    def build_workflow(self, body: dict[str, Any], src: Src, env: Environment, pattern_id: str | None,
-                       params: Mapping[str, str], migrate: Mapping[str, str], service_src: Src) -> Workflow | None:
+    def build_workflow(
+        self,
+        body: dict[str, Any],
+        src: Src,
+        env: Environment,
+        pattern_id: str | None,
+        params: Mapping[str, str],
+        migrate: Mapping[str, str],
+        service_src: Src,
+    ) -> Workflow | None:
         states: dict[str, State] = {}
         for name, raw_state in body["states"].items():
             ssrc = src.at("states", name)
@@ -562,14 +748,29 @@ class ServiceCompiler:
             if role is not None:
                 self.known_role(role, ssrc.at("role"))
             elif not final:
-                self.report("FLOW009", f"state '{name}' is not final, so it needs the `role` that acts in it",
-                            ssrc, "add role: <role id>, applicant or system; or final: true")
-            states[name] = State(name, I18n.of(raw_state["label"]), role, raw_state.get("sla_days"), final,
-                                 raw_state.get("outcome"), ssrc.span(),
-                                 tuple(raw_state.get("effects", ())))
+                self.report(
+                    "FLOW009",
+                    f"state '{name}' is not final, so it needs the `role` that acts in it",
+                    ssrc,
+                    "add role: <role id>, applicant or system; or final: true",
+                )
+            states[name] = State(
+                name,
+                I18n.of(raw_state["label"]),
+                role,
+                raw_state.get("sla_days"),
+                final,
+                raw_state.get("outcome"),
+                ssrc.span(),
+                tuple(raw_state.get("effects", ())),
+            )
         if body["initial"] not in states:
-            self.report("FLOW003", f"initial state '{body['initial']}' is not declared", src.at("initial"),
-                        did_you_mean(body["initial"], states) or None)
+            self.report(
+                "FLOW003",
+                f"initial state '{body['initial']}' is not declared",
+                src.at("initial"),
+                did_you_mean(body["initial"], states) or None,
+            )
             return None
         transitions = []
         for index, raw_t in enumerate(body["transitions"]):
@@ -582,25 +783,47 @@ class ServiceCompiler:
                     self.report("FLOW003", f"unknown state '{source}'", where, did_you_mean(source, states) or None)
                     ok = False
             if raw_t["to"] != BACK and raw_t["to"] not in states:
-                self.report("FLOW003", f"unknown state '{raw_t['to']}'", tsrc.at("to"),
-                            did_you_mean(raw_t["to"], states) or None)
+                self.report(
+                    "FLOW003",
+                    f"unknown state '{raw_t['to']}'",
+                    tsrc.at("to"),
+                    did_you_mean(raw_t["to"], states) or None,
+                )
                 ok = False
             self.known_role(raw_t["by"], tsrc.at("by"))
             guard = self.expression(raw_t.get("guard"), tsrc.at("guard"), env, BOOL)
             requires = raw_t.get("requires", {}) or {}
             for f_index, fid in enumerate(requires.get("fields", [])):
                 if fid not in self.types:
-                    self.report("FLOW011", f"requires.fields names unknown field '{fid}'",
-                                tsrc.at("requires", "fields", f_index), did_you_mean(fid, self.types) or None)
+                    self.report(
+                        "FLOW011",
+                        f"requires.fields names unknown field '{fid}'",
+                        tsrc.at("requires", "fields", f_index),
+                        did_you_mean(fid, self.types) or None,
+                    )
             if ok:
-                transitions.append(Transition(
-                    raw_t["action"], I18n.of(raw_t["label"]), tuple(sources), raw_t["to"], raw_t["by"], guard,
-                    bool(requires.get("comment", False)), tuple(requires.get("fields", [])),
-                    tuple(raw_t.get("effects", ())), tsrc.span()))
+                transitions.append(
+                    Transition(
+                        raw_t["action"],
+                        I18n.of(raw_t["label"]),
+                        tuple(sources),
+                        raw_t["to"],
+                        raw_t["by"],
+                        guard,
+                        bool(requires.get("comment", False)),
+                        tuple(requires.get("fields", [])),
+                        tuple(raw_t.get("effects", ())),
+                        tsrc.span(),
+                    )
+                )
         for old, new in migrate.items():
             if new not in states:
-                self.report("FLOW012", f"migration maps '{old}' to unknown state '{new}'",
-                            service_src.at("migrate", old), did_you_mean(new, states) or None)
+                self.report(
+                    "FLOW012",
+                    f"migration maps '{old}' to unknown state '{new}'",
+                    service_src.at("migrate", old),
+                    did_you_mean(new, states) or None,
+                )
         if any(p.severity == "error" for p in self.problems):
             return None
         workflow = Workflow.build(body["initial"], states, tuple(transitions), pattern_id, params, migrate)
@@ -608,8 +831,9 @@ class ServiceCompiler:
         return workflow
 
     # --- routing -----------------------------------------------------------------------------
-    def compile_routing(self, raw: dict[str, Any], src: Src, env: Environment,
-                        workflow: Workflow | None) -> Router | None:
+    def compile_routing(
+        self, raw: dict[str, Any], src: Src, env: Environment, workflow: Workflow | None
+    ) -> Router | None:
         rules = []
         for index, raw_rule in enumerate(raw["rules"]):
             rsrc = src.at("rules", index)
@@ -619,18 +843,30 @@ class ServiceCompiler:
                 base = name.split(".")[0]
                 t = self.types.get(base)
                 if t is None:
-                    self.report("ROUTE003", f"the office template names unknown field '{base}'", rsrc.at("office"),
-                                did_you_mean(base, self.types) or None)
+                    self.report(
+                        "ROUTE003",
+                        f"the office template names unknown field '{base}'",
+                        rsrc.at("office"),
+                        did_you_mean(base, self.types) or None,
+                    )
             if not _PLACEHOLDER.search(template) and template not in self.reg.offices:
-                self.report("ROUTE001", f"unknown office '{template}'", rsrc.at("office"),
-                            did_you_mean(template, self.reg.offices) or None)
+                self.report(
+                    "ROUTE001",
+                    f"unknown office '{template}'",
+                    rsrc.at("office"),
+                    did_you_mean(template, self.reg.offices) or None,
+                )
             if "when" in raw_rule and when is None:
                 continue
             rules.append((when, template, rsrc.span()))
         fallback = raw.get("fallback")
         if fallback is not None and fallback not in self.reg.offices:
-            self.report("ROUTE001", f"unknown fallback office '{fallback}'", src.at("fallback"),
-                        did_you_mean(fallback, self.reg.offices) or None)
+            self.report(
+                "ROUTE001",
+                f"unknown fallback office '{fallback}'",
+                src.at("fallback"),
+                did_you_mean(fallback, self.reg.offices) or None,
+            )
         if any(p.severity == "error" for p in self.problems):
             return None
         router = Router(tuple(rules), fallback)
@@ -687,15 +923,30 @@ class ServiceCompiler:
             office = router.route(answers)
             described = ", ".join(f"{name} = {value!r}" for (name, _), value in zip(dims, combo, strict=True))
             if office is None:
-                self.report("ROUTE002", f"no office receives the answers {described or '(any)'}", src.at("rules"),
-                            "add a rule without `when` at the end, or a `fallback:` office")
+                self.report(
+                    "ROUTE002",
+                    f"no office receives the answers {described or '(any)'}",
+                    src.at("rules"),
+                    "add a rule without `when` at the end, or a `fallback:` office",
+                )
                 return
             if office not in self.reg.offices:
-                self.report("ROUTE001", f"the answers {described} route to '{office}', which is not an office",
-                            src.at("rules"), did_you_mean(office, self.reg.offices) or None)
+                self.report(
+                    "ROUTE001",
+                    f"the answers {described} route to '{office}', which is not an office",
+                    src.at("rules"),
+                    did_you_mean(office, self.reg.offices) or None,
+                )
                 return
-            if first_role is not None and first_role not in self.reg.offices[office].roles \
-                    and office not in reported_role:
+            if (
+                first_role is not None
+                and first_role not in self.reg.offices[office].roles
+                and office not in reported_role
+            ):
                 reported_role.add(office)
-                self.report("ROUTE004", f"office '{office}' does not staff '{first_role}', who acts first",
-                            src.at("rules"), f"add {first_role} to the roles of {office}, or route elsewhere")
+                self.report(
+                    "ROUTE004",
+                    f"office '{office}' does not staff '{first_role}', who acts first",
+                    src.at("rules"),
+                    f"add {first_role} to the roles of {office}, or route elsewhere",
+                )

@@ -21,16 +21,19 @@ ADDRESS_PARTS = {
     "mongolia": ("region", "soum_district", "bag_khoroo", "street"),
 }
 ADDRESS_LABELS = {
-    "district": I18n("Дүүрэг", "District"), "khoroo": I18n("Хороо", "Khoroo"),
+    "district": I18n("Дүүрэг", "District"),
+    "khoroo": I18n("Хороо", "Khoroo"),
     "street": I18n("Гудамж, байр, тоот", "Street, building, apartment"),
-    "region": I18n("Аймаг, нийслэл", "Aimag or capital"), "soum_district": I18n("Сум, дүүрэг", "Soum or district"),
+    "region": I18n("Аймаг, нийслэл", "Aimag or capital"),
+    "soum_district": I18n("Сум, дүүрэг", "Soum or district"),
     "bag_khoroo": I18n("Баг, хороо", "Bag or khoroo"),
 }
 
 
 class Validator:
-    def __init__(self, fields: tuple[Field, ...], rules: tuple[Rule, ...],
-                 address_options: Mapping[str, tuple[Option, ...]]) -> None:
+    def __init__(
+        self, fields: tuple[Field, ...], rules: tuple[Rule, ...], address_options: Mapping[str, tuple[Option, ...]]
+    ) -> None:
         self.fields = fields
         self.rules = rules
         self.address_options = address_options
@@ -51,8 +54,15 @@ class Validator:
                 errors.append(SubmissionError(rule.field, "rule:" + rule.id, rule.message))
         return Validation(values, tuple(errors))
 
-    def _parse_all(self, fields: tuple[Field, ...], answers: Mapping[str, Any], today: dt.date,
-                   errors: list[SubmissionError], prefix: str, top: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _parse_all(
+        self,
+        fields: tuple[Field, ...],
+        answers: Mapping[str, Any],
+        today: dt.date,
+        errors: list[SubmissionError],
+        prefix: str,
+        top: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
         """First pass: every field's typed value (None when empty or invalid), for conditions to read."""
         scope: dict[str, Any] = {}
         for f in fields:
@@ -64,8 +74,16 @@ class Validator:
             scope[f.id] = value
         return scope
 
-    def _decide(self, fields: tuple[Field, ...], scope: dict[str, Any], answers: Mapping[str, Any], today: dt.date,
-                errors: list[SubmissionError], prefix: str, top: dict[str, Any] | None) -> dict[str, Any]:
+    def _decide(
+        self,
+        fields: tuple[Field, ...],
+        scope: dict[str, Any],
+        answers: Mapping[str, Any],
+        today: dt.date,
+        errors: list[SubmissionError],
+        prefix: str,
+        top: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         """Second pass, in the author's order: visibility, requiredness, parse errors, composition."""
         values: dict[str, Any] = {}
         for f in fields:
@@ -91,27 +109,53 @@ class Validator:
                 elif value is not None and f.depends_on is not None:
                     parent_value = scope.get(f.depends_on)
                     if not any(o.value == value and o.parent == parent_value for o in f.options):
-                        errors.append(SubmissionError(path, "option_not_allowed", message(
-                            "option_not_allowed", f.label, {"parent": f.depends_on}), {"parent": f.depends_on}))
+                        errors.append(
+                            SubmissionError(
+                                path,
+                                "option_not_allowed",
+                                message("option_not_allowed", f.label, {"parent": f.depends_on}),
+                                {"parent": f.depends_on},
+                            )
+                        )
                         value = None
             scope[f.id] = value
             if value is not None:
                 values[f.id] = value
         return values
 
-    def _repeat(self, f: Field, raw: Any, today: dt.date, errors: list[SubmissionError], path: str,
-                top: dict[str, Any], required: bool) -> list[dict[str, Any]] | None:
+    def _repeat(
+        self,
+        f: Field,
+        raw: Any,
+        today: dt.date,
+        errors: list[SubmissionError],
+        path: str,
+        top: dict[str, Any],
+        required: bool,
+    ) -> list[dict[str, Any]] | None:
         items = raw if isinstance(raw, list) else ([] if is_empty(raw) else None)
         if items is None or not all(isinstance(item, Mapping) for item in items):
             errors.append(SubmissionError(path, "type_group", message("type_group", f.label, {})))
             return None
         minimum = f.min_items if f.min_items is not None else (1 if required else 0)
         if len(items) < minimum:
-            errors.append(SubmissionError(path, "too_few_items", message(
-                "too_few_items", f.label, {"min_items": minimum}), {"min_items": minimum}))
+            errors.append(
+                SubmissionError(
+                    path,
+                    "too_few_items",
+                    message("too_few_items", f.label, {"min_items": minimum}),
+                    {"min_items": minimum},
+                )
+            )
         if f.max_items is not None and len(items) > f.max_items:
-            errors.append(SubmissionError(path, "too_many_items", message(
-                "too_many_items", f.label, {"max_items": f.max_items}), {"max_items": f.max_items}))
+            errors.append(
+                SubmissionError(
+                    path,
+                    "too_many_items",
+                    message("too_many_items", f.label, {"max_items": f.max_items}),
+                    {"max_items": f.max_items},
+                )
+            )
             items = items[: f.max_items]
         clean = []
         for index, item in enumerate(items):
@@ -119,8 +163,9 @@ class Validator:
             clean.append(self._decide(f.fields, item_scope, item, today, errors, f"{path}[{index}].", top))
         return clean if clean else None
 
-    def _address(self, f: Field, raw: Any, errors: list[SubmissionError], path: str,
-                 required: bool) -> dict[str, str] | None:
+    def _address(
+        self, f: Field, raw: Any, errors: list[SubmissionError], path: str, required: bool
+    ) -> dict[str, str] | None:
         parts = ADDRESS_PARTS[f.area or "mongolia"]
         if is_empty(raw):
             if required:
@@ -140,8 +185,11 @@ class Validator:
                 continue
             text = text.strip()
             if len(text) > 200:
-                errors.append(SubmissionError(part_path, "too_long", message("too_long", label, {"max_length": 200}),
-                                              {"max_length": 200}))
+                errors.append(
+                    SubmissionError(
+                        part_path, "too_long", message("too_long", label, {"max_length": 200}), {"max_length": 200}
+                    )
+                )
                 continue
             allowed = self._allowed_part(part, value)
             if allowed is not None and text not in allowed:

@@ -71,12 +71,23 @@ class Workflow:
     _by_state: Mapping[str, tuple[Transition, ...]] = field(compare=False, repr=False)
 
     @staticmethod
-    def build(initial: str, states: Mapping[str, State], transitions: tuple[Transition, ...],
-              pattern: str | None = None, params: Mapping[str, str] | None = None,
-              migrate: Mapping[str, str] | None = None) -> Workflow:
+    def build(
+        initial: str,
+        states: Mapping[str, State],
+        transitions: tuple[Transition, ...],
+        pattern: str | None = None,
+        params: Mapping[str, str] | None = None,
+        migrate: Mapping[str, str] | None = None,
+    ) -> Workflow:
         back_targets = _back_targets(states, transitions)
-        machine = Machine(model=None, states=list(states), initial=initial, auto_transitions=False,
-                          send_event=True, ignore_invalid_triggers=False)
+        machine = Machine(
+            model=None,
+            states=list(states),
+            initial=initial,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+        )
         for t in transitions:
             for source in t.sources:
                 targets = sorted(back_targets.get(source, ())) if t.target == BACK else [t.target]
@@ -86,19 +97,34 @@ class Workflow:
         for t in transitions:
             for source in t.sources:
                 by_state.setdefault(source, []).append(t)
-        return Workflow(initial, dict(states), transitions, pattern, dict(params or {}), dict(migrate or {}), machine,
-                        back_targets, {k: tuple(v) for k, v in by_state.items()})
+        return Workflow(
+            initial,
+            dict(states),
+            transitions,
+            pattern,
+            dict(params or {}),
+            dict(migrate or {}),
+            machine,
+            back_targets,
+            {k: tuple(v) for k, v in by_state.items()},
+        )
 
     def outgoing(self, state: str) -> tuple[Transition, ...]:
         return self._by_state.get(state, ())
 
     def available(self, state: str, roles: frozenset[str] | set[str], answers: Mapping[str, Any]) -> list[Transition]:
         """The actions these roles may take from `state` now: the ones a case page offers."""
-        return [t for t in self.outgoing(state)
-                if t.by in roles and (t.guard is None or t.guard.truth(answers))]
+        return [t for t in self.outgoing(state) if t.by in roles and (t.guard is None or t.guard.truth(answers))]
 
-    def fire(self, state: str, action: str, roles: frozenset[str] | set[str], answers: Mapping[str, Any],
-             comment: str | None = None, back: str | None = None) -> Step:
+    def fire(
+        self,
+        state: str,
+        action: str,
+        roles: frozenset[str] | set[str],
+        answers: Mapping[str, Any],
+        comment: str | None = None,
+        back: str | None = None,
+    ) -> Step:
         """Check role, guard and requirements, then take the transition through the shared machine."""
         candidates = [t for t in self.outgoing(state) if t.action == action]
         if not candidates:
@@ -174,12 +200,14 @@ _PARAM = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 def substitute(value: Any, params: Mapping[str, str], missing: set[str]) -> Any:
     """Fill `${name}` placeholders of a pattern with a service's parameters, recursively."""
     if isinstance(value, str):
+
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in params:
                 missing.add(name)
                 return match.group(0)
             return params[name]
+
         return _PARAM.sub(replace, value)
     if isinstance(value, list):
         return [substitute(item, params, missing) for item in value]

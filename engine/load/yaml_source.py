@@ -76,8 +76,9 @@ def load_document(path: str | Path) -> Document:
     except UnicodeDecodeError as err:
         doc = Document(name, "", None)
         line = raw[: err.start].count(b"\n") + 1
-        doc.problems.append(problem("YAML007", "the file is not UTF-8 text",
-                                    Span(name, line, 1, line, 1), "save the file as UTF-8"))
+        doc.problems.append(
+            problem("YAML007", "the file is not UTF-8 text", Span(name, line, 1, line, 1), "save the file as UTF-8")
+        )
         return doc
     return load_text(text, name)
 
@@ -96,8 +97,11 @@ def load_text(text: str, name: str = "<text>") -> Document:
         doc.problems.append(problem("YAML001", f"cannot read YAML: {err}", Span.whole_file(name)))
         return doc
     if node is None:
-        doc.problems.append(problem("YAML006", "the file is empty", Span.whole_file(name),
-                                    "a definition starts with keys such as `id:`"))
+        doc.problems.append(
+            problem(
+                "YAML006", "the file is empty", Span.whole_file(name), "a definition starts with keys such as `id:`"
+            )
+        )
         return doc
     try:
         doc.data = _Builder(doc).value(node, ())
@@ -153,8 +157,7 @@ class _Builder:
         try:
             _constructor.flatten_mapping(node)
         except ConstructorError as err:
-            self.doc.problems.append(problem("YAML001", f"invalid merge key: {err.problem}",
-                                             _span(self.name, node)))
+            self.doc.problems.append(problem("YAML001", f"invalid merge key: {err.problem}", _span(self.name, node)))
         for key_node, value_node in node.value:
             key_span = _span(self.name, key_node)
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in (_STR_TAG, _INT_TAG, _BOOL_TAG):
@@ -162,14 +165,21 @@ class _Builder:
                 continue
             key = key_node.value
             if key_node.tag == _BOOL_TAG and key.lower() not in _PLAIN_BOOLS:
-                self.doc.problems.append(problem(
-                    "YAML003", f"key '{key}' is read as a boolean by YAML 1.1 tools", key_span,
-                    f"quote it: \"{key}\""))
+                self.doc.problems.append(
+                    problem(
+                        "YAML003", f"key '{key}' is read as a boolean by YAML 1.1 tools", key_span, f'quote it: "{key}"'
+                    )
+                )
             if key in out:
                 first = self.doc.key_spans[(*path, key)]
-                self.doc.problems.append(problem(
-                    "YAML002", f"duplicate key '{key}' (first at line {first.line})", key_span,
-                    "keep one of the two; YAML would silently keep only the last"))
+                self.doc.problems.append(
+                    problem(
+                        "YAML002",
+                        f"duplicate key '{key}' (first at line {first.line})",
+                        key_span,
+                        "keep one of the two; YAML would silently keep only the last",
+                    )
+                )
                 continue
             self.doc.key_spans[(*path, key)] = key_span
             out[key] = self.value(value_node, (*path, key))
@@ -184,17 +194,26 @@ class _Builder:
             return None
         if tag == _BOOL_TAG:
             if text.lower() not in _PLAIN_BOOLS:
-                self.doc.problems.append(problem(
-                    "YAML003", f"'{text}' is read as the boolean {text.lower() in ('yes', 'y', 'on')}",
-                    _span(self.name, node),
-                    f"write true or false for a yes/no value, or quote it (\"{text}\") for text"))
+                self.doc.problems.append(
+                    problem(
+                        "YAML003",
+                        f"'{text}' is read as the boolean {text.lower() in ('yes', 'y', 'on')}",
+                        _span(self.name, node),
+                        f'write true or false for a yes/no value, or quote it ("{text}") for text',
+                    )
+                )
             return _constructor.construct_yaml_bool(node)
         if tag == _INT_TAG:
             if _LEADING_ZERO.match(text):
-                self.doc.problems.append(problem(
-                    "YAML004", f"'{text}' has a leading zero and is read as the number "
-                    f"{_constructor.construct_yaml_int(node)}", _span(self.name, node),
-                    f"quote it (\"{text}\") if it is a code"))
+                self.doc.problems.append(
+                    problem(
+                        "YAML004",
+                        f"'{text}' has a leading zero and is read as the number "
+                        f"{_constructor.construct_yaml_int(node)}",
+                        _span(self.name, node),
+                        f'quote it ("{text}") if it is a code',
+                    )
+                )
             try:
                 return _constructor.construct_yaml_int(node)
             except ValueError:
