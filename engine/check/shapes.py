@@ -337,77 +337,109 @@ def check_shape(shape: Shape, doc: Document) -> list[Problem]:
 
 
 def to_json_schema(shape: Shape) -> dict[str, Any]:
-    out = _schema(shape)
-    if shape.doc:
-        out.setdefault("description", shape.doc)
+    """The JSON Schema of `shape`. A shape that contains itself (a repeat's fields are fields) is
+    written once under `$defs` and referred to by `$ref`, so the schema stays finite."""
+    builder = _SchemaBuilder()
+    out = builder.schema(shape)
+    if builder.defs:
+        out["$defs"] = dict(sorted(builder.defs.items()))
     return out
 
 
-def _schema(shape: Shape) -> dict[str, Any]:
-    out: dict[str, Any]
-    if isinstance(shape, Text):
-        out = {"type": "string"}
-        if shape.enum:
-            out["enum"] = list(shape.enum)
-        if shape.pattern:
-            out["pattern"] = f"^(?:{shape.pattern})$"
-    elif isinstance(shape, Integer):
-        out = {"type": "integer"}
-        if shape.min is not None:
-            out["minimum"] = shape.min
-        if shape.max is not None:
-            out["maximum"] = shape.max
-    elif isinstance(shape, Number):
-        out = {"type": "number"}
-    elif isinstance(shape, Boolean):
-        out = {"type": "boolean"}
-    elif isinstance(shape, Bilingual):
-        out = {
-            "type": "object",
-            "required": ["mn", "en"],
-            "additionalProperties": False,
-            "properties": {"mn": {"type": "string", "minLength": 1}, "en": {"type": "string", "minLength": 1}},
-        }
-    elif isinstance(shape, BilingualList):
-        strings = {"type": "array", "items": {"type": "string"}}
-        out = {
-            "type": "object",
-            "required": ["mn", "en"],
-            "additionalProperties": False,
-            "properties": {"mn": strings, "en": strings},
-        }
-    elif isinstance(shape, ListOf):
-        out = {"type": "array", "items": to_json_schema(shape.item)}
-        if shape.min_items:
-            out["minItems"] = shape.min_items
-        if shape.allow_single:
-            out = {"anyOf": [to_json_schema(shape.item), out]}
-    elif isinstance(shape, Obj):
-        out = _object(shape.keys)
-    elif isinstance(shape, MapOf):
-        out = {"type": "object", "additionalProperties": to_json_schema(shape.value)}
-        if shape.key_pattern:
-            out["propertyNames"] = {"pattern": f"^(?:{shape.key_pattern})$"}
-    elif isinstance(shape, Tagged):
-        branches = []
-        for tag, keys in shape.variants.items():
-            branch = _object({**shape.common, shape.tag: Key(Text(enum=(tag,)), True), **keys})
-            branches.append(branch)
-        out = {"oneOf": branches}
-    elif isinstance(shape, Either):
-        out = {"anyOf": [to_json_schema(option) for _, option in shape.options]}
-    else:
-        out = {}
-    return out
+class _SchemaBuilder:
+    def __init__(self) -> None:
+        self.defs: dict[str, dict[str, Any]] = {}
+        self.names: dict[int, str] = {}  # id(shape) → its $defs name, once found to be recursive
+        self.open: set[int] = set()  # shapes being built right now (the path from the root)
 
+    def schema(self, shape: Shape) -> dict[str, Any]:
+        key = id(shape)
+        if key in self.open or key in self.names:
+            name = self.names.setdefault(key, self.name_for(shape))
+            return {"$ref": f"#/$defs/{name}"}
+        self.open.add(key)
+        try:
+            out = self.build(shape)
+        finally:
+            self.open.discard(key)
+        if shape.doc:
+            out.setdefault("description", shape.doc)
+        if key in self.names:  # it referred to itself somewhere below: keep the body in $defs
+            self.defs[self.names[key]] = out
+            return {"$ref": f"#/$defs/{self.names[key]}"}
+        return out
 
-def _object(keys: Mapping[str, Key]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": [name for name, key in keys.items() if key.required],
-        "properties": {name: to_json_schema(key.shape) for name, key in keys.items()},
-    }
+    def name_for(self, shape: Shape) -> str:
+        words = getattr(shape, "expected", "") or shape.doc or type(shape).__name__
+        base = re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_").removeprefix("a_").removeprefix("an_") or "shape"
+        name, n = base, 2
+        while name in self.names.values():
+            name, n = f"{base}_{n}", n + 1
+        return name
+
+    def build(self, shape: Shape) -> dict[str, Any]:
+        out: dict[str, Any]
+        if isinstance(shape, Text):
+            out = {"type": "string"}
+            if shape.enum:
+                out["enum"] = list(shape.enum)
+            if shape.pattern:
+                out["pattern"] = f"^(?:{shape.pattern})$"
+        elif isinstance(shape, Integer):
+            out = {"type": "integer"}
+            if shape.min is not None:
+                out["minimum"] = shape.min
+            if shape.max is not None:
+                out["maximum"] = shape.max
+        elif isinstance(shape, Number):
+            out = {"type": "number"}
+        elif isinstance(shape, Boolean):
+            out = {"type": "boolean"}
+        elif isinstance(shape, Bilingual):
+            out = {
+                "type": "object",
+                "required": ["mn", "en"],
+                "additionalProperties": False,
+                "properties": {"mn": {"type": "string", "minLength": 1}, "en": {"type": "string", "minLength": 1}},
+            }
+        elif isinstance(shape, BilingualList):
+            strings = {"type": "array", "items": {"type": "string"}}
+            out = {
+                "type": "object",
+                "required": ["mn", "en"],
+                "additionalProperties": False,
+                "properties": {"mn": strings, "en": strings},
+            }
+        elif isinstance(shape, ListOf):
+            out = {"type": "array", "items": self.schema(shape.item)}
+            if shape.min_items:
+                out["minItems"] = shape.min_items
+            if shape.allow_single:
+                out = {"anyOf": [self.schema(shape.item), out]}
+        elif isinstance(shape, Obj):
+            out = self.object(shape.keys)
+        elif isinstance(shape, MapOf):
+            out = {"type": "object", "additionalProperties": self.schema(shape.value)}
+            if shape.key_pattern:
+                out["propertyNames"] = {"pattern": f"^(?:{shape.key_pattern})$"}
+        elif isinstance(shape, Tagged):
+            branches = []
+            for tag, keys in shape.variants.items():
+                branches.append(self.object({**shape.common, shape.tag: Key(Text(enum=(tag,)), True), **keys}))
+            out = {"oneOf": branches}
+        elif isinstance(shape, Either):
+            out = {"anyOf": [self.schema(option) for _, option in shape.options]}
+        else:
+            out = {}
+        return out
+
+    def object(self, keys: Mapping[str, Key]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [name for name, key in keys.items() if key.required],
+            "properties": {name: self.schema(key.shape) for name, key in keys.items()},
+        }
 
 
 def walk(value: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any]]:
