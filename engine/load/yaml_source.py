@@ -108,6 +108,9 @@ def load_text(text: str, name: str = "<text>") -> Document:
     except RecursionError:
         doc.problems.append(problem("YAML001", "the YAML is nested too deeply", Span.whole_file(name)))
         doc.data = None
+    if doc.data is None and not doc.problems:
+        doc.problems.append(problem("YAML006", "the file holds no values", Span.whole_file(name),
+                                    "a definition starts with keys such as `id:`"))
     return doc
 
 

@@ -1,0 +1,151 @@
+"""The database schema (SQLAlchemy Core) and the engine factory; Alembic migrations create it.
+
+Times are stored as ISO-8601 UTC text and dates as YYYY-MM-DD text: they sort correctly, read the
+same on SQLite and PostgreSQL, and the audit chain hashes exactly the bytes that are stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+citizens = sa.Table(
+    "citizens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("subject", sa.String(200), nullable=False, unique=True),  # "dev:<РД>" or "oidc:<sub>"
+    sa.Column("register_number", sa.String(20)),
+    sa.Column("name", sa.String(200)),
+    sa.Column("phone", sa.String(40)),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("office", sa.String(100), nullable=False, index=True),
+    sa.Column("roles", sa.JSON, nullable=False),  # role ids from the shared registry
+    sa.Column("demo", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+definitions = sa.Table(
+    "definitions",
+    metadata,
+    sa.Column("version", sa.String(64), primary_key=True),  # the service's content hash
+    sa.Column("service_id", sa.String(120), nullable=False, index=True),
+    sa.Column("definition", sa.JSON, nullable=False),  # the resolved definition, kept for cases in flight
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+drafts = sa.Table(
+    "drafts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False, index=True),
+    sa.Column("service_id", sa.String(120), nullable=False),
+    sa.Column("answers", sa.JSON, nullable=False),
+    # A correction draft edits an application returned to the citizen; otherwise it is a new one.
+    sa.Column("application_id", sa.Integer, nullable=True),
+    sa.Column("submitted", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+applications = sa.Table(
+    "applications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tracking", sa.String(32), nullable=False, unique=True),
+    sa.Column("draft_id", sa.Integer, nullable=False, unique=True),  # one draft makes one application
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False, index=True),
+    sa.Column("service_id", sa.String(120), nullable=False, index=True),
+    sa.Column("definition_version", sa.String(64), sa.ForeignKey("definitions.version"), nullable=False),
+    sa.Column("answers", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(80), nullable=False),
+    sa.Column("back_state", sa.String(80)),  # where '@back' returns: the state the case was sent from
+    sa.Column("office", sa.String(100), nullable=False, index=True),
+    sa.Column("assignee_id", sa.Integer, sa.ForeignKey("staff.id")),
+    sa.Column("fee_total", sa.Integer, nullable=False, default=0),
+    sa.Column("due_date", sa.String(10), nullable=False),
+    sa.Column("state_due_date", sa.String(10)),
+    sa.Column("last_comment", sa.Text),
+    sa.Column("row_version", sa.Integer, nullable=False, default=1),  # optimistic locking
+    sa.Column("submitted_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("draft_id", sa.Integer, nullable=True, index=True),
+    sa.Column("application_id", sa.Integer, nullable=True, index=True),
+    sa.Column("document_id", sa.String(80), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("content_type", sa.String(120), nullable=False),  # sniffed, never the client's claim
+    sa.Column("display_name", sa.String(120), nullable=False),  # cleaned, for display only
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("application_id", sa.Integer, nullable=True, index=True),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(80), nullable=False),
+    sa.Column("office", sa.String(100)),
+    sa.Column("action", sa.String(80), nullable=False),
+    sa.Column("from_state", sa.String(80)),
+    sa.Column("to_state", sa.String(80)),
+    sa.Column("comment", sa.Text),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+)
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+            # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Any) -> None:
+            # Take the write lock at BEGIN so two writers queue instead of failing mid-transaction.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        engine.dialect.supports_native_decimal = False
+        # Let SQLAlchemy not emit its own BEGIN; ours above is IMMEDIATE.
+        _disable_pysqlite_autobegin(engine)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _disable_pysqlite_autobegin(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _no_autobegin(connection: Any, _record: Any) -> None:
+        connection.isolation_level = None
