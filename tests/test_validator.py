@@ -1,0 +1,177 @@
+"""The submission validator, on inline services and on generated ones: valid answers pass, one bad field is caught there."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.catalog import load_catalog
+from engine.compile.service import Service
+from tests.conftest import FIXTURE_PROJECT, CheckYaml, codes, service_yaml
+from tests.service_strategies import service_def
+from tests.strategies import INVALID, TODAY, answers_for
+
+SAMPLE = service_yaml("""\
+sections:
+  - id: main
+    title: {mn: Үндсэн, en: Main}
+    fields:
+      - id: reason
+        type: choice
+        label: {mn: Шалтгаан, en: Reason}
+        options:
+          - {value: lost, label: {mn: Үрэгдсэн, en: Lost}}
+          - {value: damaged, label: {mn: Гэмтсэн, en: Damaged}}
+      - {id: damage, type: textarea, label: {mn: Гэмтэл, en: Damage}, show_if: "reason == 'damaged'", max_length: 10}
+      - {id: phone, type: phone, label: {mn: Утас, en: Phone}, required: false, required_if: "reason == 'lost'"}
+      - {id: arrival, type: date, label: {mn: Ирэх, en: Arrival}}
+      - {id: departure, type: date, label: {mn: Явах, en: Departure}}
+      - id: vehicles
+        type: repeat
+        label: {mn: Тээврийн хэрэгсэл, en: Vehicles}
+        min_items: 1
+        max_items: 2
+        fields:
+          - {id: plate, type: plate_number, label: {mn: Дугаар, en: Plate}}
+          - {id: engine_cc, type: integer, label: {mn: Багтаамж, en: Engine}, min: 50}
+rules:
+  - id: departure_after_arrival
+    check: departure > arrival
+    field: departure
+    message: {mn: Явах огноо ирэхээс хойш байна, en: Departure must be after arrival}
+""")
+
+GOOD = {"reason": "damaged", "damage": "torn", "arrival": "2026-01-01", "departure": "2026-01-05",
+        "vehicles": [{"plate": "1234 уба", "engine_cc": "1500"}]}
+
+
+@pytest.fixture
+def sample(check_yaml: CheckYaml) -> Service:
+    catalog = check_yaml(SAMPLE)
+    assert catalog.errors == []
+    return catalog.services["sample"]
+
+
+def paths(service: Service, answers: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(e.path, e.code) for e in service.validate(answers, TODAY).errors]
+
+
+def test_valid_answers_are_cleaned(sample: Service) -> None:
+    result = sample.validate(GOOD, TODAY)
+    assert result.ok, result.errors
+    assert result.values["vehicles"] == [{"plate": "1234 УБА", "engine_cc": 1500}]
+    assert result.values["arrival"] == dt.date(2026, 1, 1)
+
+
+def test_hidden_fields_are_dropped_not_validated(sample: Service) -> None:
+    result = sample.validate({**GOOD, "reason": "lost", "phone": "99112233", "damage": "x" * 100}, TODAY)
+    assert result.ok and "damage" not in result.values
+
+
+def test_required_if_follows_the_condition(sample: Service) -> None:
+    assert ("phone", "required") in paths(sample, {**GOOD, "reason": "lost"})
+    assert ("phone", "required") not in paths(sample, GOOD)
+
+
+def test_cross_field_rule_reports_at_its_field_in_both_languages(sample: Service) -> None:
+    (error,) = sample.validate({**GOOD, "departure": "2025-12-31"}, TODAY).errors
+    assert error.path == "departure"
+    assert error.message.en == "Departure must be after arrival" and error.message.mn
+
+
+def test_repeat_bounds_and_item_paths(sample: Service) -> None:
+    assert ("vehicles", "too_few_items") in paths(sample, {**GOOD, "vehicles": []})
+    assert ("vehicles", "too_many_items") in paths(sample, {**GOOD, "vehicles": GOOD["vehicles"] * 3})
+    assert ("vehicles[0].engine_cc", "too_small") in paths(sample, {**GOOD, "vehicles": [{"plate": "1234 УБА",
+                                                                                          "engine_cc": 10}]})
+
+
+def test_every_error_is_collected(sample: Service) -> None:
+    found = paths(sample, {"reason": "stolen", "arrival": "2026-02-30", "vehicles": [{"plate": "x"}]})
+    assert {p for p, _ in found} >= {"reason", "arrival", "departure", "vehicles[0].plate", "vehicles[0].engine_cc"}
+
+
+def test_unknown_answers_are_ignored(sample: Service) -> None:
+    result = sample.validate({**GOOD, "is_admin": True}, TODAY)
+    assert result.ok and "is_admin" not in result.values
+
+
+@pytest.mark.parametrize("register", ["УБ95120415", "уб95120415", "YБ95120415", "АА05320415"])
+def test_register_numbers_accepted(check_yaml: CheckYaml, register: str) -> None:
+    catalog = check_yaml(service_yaml("""\
+    sections:
+      - id: main
+        title: {mn: Үндсэн, en: Main}
+        fields:
+          - {id: person, type: register, label: {mn: РД, en: Register}}
+    """))
+    assert catalog.services["sample"].validate({"person": register}, TODAY).ok
+
+
+@pytest.mark.parametrize(("register", "code"), [
+    ("УБ95130415", "register_date"),  # month 13
+    ("УБ95023015", "register_date"),  # 30 February
+    ("УБ40220101", "register_future"),  # born 2040
+    ("УБ951204", "register_format"),
+    ("1234567890", "register_format"),
+])
+def test_register_numbers_rejected(check_yaml: CheckYaml, register: str, code: str) -> None:
+    catalog = check_yaml(service_yaml("""\
+    sections:
+      - id: main
+        title: {mn: Үндсэн, en: Main}
+        fields:
+          - {id: person, type: register, label: {mn: РД, en: Register}}
+    """))
+    assert [e.code for e in catalog.services["sample"].validate({"person": register}, TODAY).errors] == [code]
+
+
+# --- generated services ------------------------------------------------------------------------
+
+def compile_generated(definition: dict[str, Any], tmp: Path) -> Service:
+    import shutil
+    if not (tmp / "project").exists():
+        shutil.copytree(FIXTURE_PROJECT, tmp / "project")
+    target = tmp / "project" / "service_defs" / "central" / "gasr" / "generated.yaml"
+    target.write_text(yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    catalog = load_catalog([tmp / "project" / "service_defs"], root=tmp / "project")
+    assert catalog.errors == [], codes(catalog)
+    return catalog.services["generated"]
+
+
+_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                           HealthCheck.function_scoped_fixture])
+
+
+@_SETTINGS
+@given(definition=service_def(), data=st.data())
+def test_generated_service_accepts_generated_answers(definition: dict[str, Any], data: st.DataObject,
+                                                     tmp_path: Path) -> None:
+    service = compile_generated(definition, tmp_path)
+    answers = data.draw(answers_for(service))
+    result = service.validate(answers, TODAY)
+    assert result.ok, [(e.path, e.code, answers.get(e.path.split("[")[0].split(".")[0])) for e in result.errors]
+    office = service.route(result.values)
+    assert office in ("gasr-bayangol", "gasr-central")
+
+
+@_SETTINGS
+@given(definition=service_def(), data=st.data())
+def test_one_bad_field_is_rejected_at_that_field(definition: dict[str, Any], data: st.DataObject,
+                                                 tmp_path: Path) -> None:
+    service = compile_generated(definition, tmp_path)
+    answers = data.draw(answers_for(service))
+    visible = service.validate(answers, TODAY).values
+    candidates = [f for f in service.fields if f.type in INVALID and f.id in visible]
+    if not candidates:
+        return
+    target = data.draw(st.sampled_from(candidates))
+    bad = {**answers, target.id: INVALID[target.type]}
+    errors = service.validate(bad, TODAY).errors
+    assert target.id in {e.path for e in errors}
