@@ -38,10 +38,11 @@ class Problem:
     hint: str | None = None
     severity: Severity = "error"
 
-    def sort_key(self) -> tuple[str, int, int, str]:
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        # The message breaks ties at one position, so the order never depends on set iteration.
         if self.span is None:
-            return ("", 0, 0, self.code)
-        return (self.span.file, self.span.line, self.span.col, self.code)
+            return ("", 0, 0, self.code, self.message)
+        return (self.span.file, self.span.line, self.span.col, self.code, self.message)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"code": self.code, "severity": self.severity, "message": self.message}

@@ -60,6 +60,7 @@ _FIELD_KINDS = {
 }
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\}")
 _MAX_ROUTE_COMBINATIONS = 20000
+_PATTERN_PARAM = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -730,6 +731,20 @@ class ServiceCompiler:
                 "add it to the roles of the offices that handle this service",
             )
 
+    def role_src(self, src: Src, key: str, service_src: Src) -> Src:
+        """Where to report a role: a pattern's `${param}` is filled in by the service, so a wrong
+        role there is the service's to fix, at its `params`; a role written out stays where it is."""
+        written: Any = src.doc.data
+        for part in (*src.path, key):
+            try:
+                written = written[part]
+            except (KeyError, IndexError, TypeError):
+                return src.at(key)
+        match = _PATTERN_PARAM.fullmatch(written) if isinstance(written, str) else None
+        if match is not None and src.doc is not service_src.doc:
+            return service_src.at("params", match.group(1))
+        return src.at(key)
+
     def build_workflow(
         self,
         body: dict[str, Any],
@@ -746,7 +761,7 @@ class ServiceCompiler:
             role = raw_state.get("role")
             final = bool(raw_state.get("final", False))
             if role is not None:
-                self.known_role(role, ssrc.at("role"))
+                self.known_role(role, self.role_src(ssrc, "role", service_src))
             elif not final:
                 self.report(
                     "FLOW009",
@@ -790,7 +805,7 @@ class ServiceCompiler:
                     did_you_mean(raw_t["to"], states) or None,
                 )
                 ok = False
-            self.known_role(raw_t["by"], tsrc.at("by"))
+            self.known_role(raw_t["by"], self.role_src(tsrc, "by", service_src))
             guard = self.expression(raw_t.get("guard"), tsrc.at("guard"), env, BOOL)
             requires = raw_t.get("requires", {}) or {}
             for f_index, fid in enumerate(requires.get("fields", [])):
@@ -835,8 +850,18 @@ class ServiceCompiler:
         self, raw: dict[str, Any], src: Src, env: Environment, workflow: Workflow | None
     ) -> Router | None:
         rules = []
+        catch_all: int | None = None  # the first rule that always gives an office
         for index, raw_rule in enumerate(raw["rules"]):
             rsrc = src.at("rules", index)
+            if catch_all is not None:
+                self.report(
+                    "ROUTE005",
+                    f"this rule is never used: rule {catch_all + 1} above has no `when` and always matches",
+                    rsrc,
+                    "move the rule without `when` to the end, or give it a condition",
+                )
+            elif "when" not in raw_rule and not _PLACEHOLDER.search(raw_rule["office"]):
+                catch_all = index
             when = self.expression(raw_rule.get("when"), rsrc.at("when"), env, BOOL)
             template = raw_rule["office"]
             for name in _PLACEHOLDER.findall(template):
