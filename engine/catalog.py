@@ -127,7 +127,9 @@ def _load_all(files: Mapping[str, Path]) -> dict[str, Document]:
 
 def compile_documents(documents: Mapping[str, Document], extra: Iterable[Problem] = ()) -> Catalog:
     problems: list[Problem] = list(extra)
-    registry_docs, pattern_docs, service_docs = [], [], []
+    registry_docs: list[Document] = []
+    pattern_docs: list[Document] = []
+    service_docs: list[Document] = []
     for name, doc in documents.items():
         problems += doc.problems
         if doc.data is None:

@@ -215,7 +215,7 @@ fee_line = Obj(
 document_keys: dict[str, Key] = {
     "title": Key(Bilingual()),
     "hint": Key(Bilingual()),
-    "accept": Key(ListOf(Text(enum=tuple(CONTENT_TYPES)), min_items=1)),
+    "accept": Key(ListOf(Text(enum=tuple(CONTENT_TYPES), enum_code="DOC002"), min_items=1)),
     "max_size_mb": Key(Integer(min=1, max=100)),
     "max_count": Key(Integer(min=1, max=50)),
     "registry": Key(Text(doc="a registry operation id, e.g. WS100101")),

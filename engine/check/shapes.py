@@ -27,6 +27,7 @@ class Text(Shape):
     pattern_doc: str = ""
     enum: tuple[str, ...] = ()
     min_length: int = 0
+    enum_code: str = "SHAPE004"  # the problem code for a value not in `enum` (e.g. DOC002 for content types)
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ class ShapeChecker:
             self.wrong("text", value, path)
             return
         if shape.enum and value not in shape.enum:
-            self.report("SHAPE004", f"'{value}' is not allowed here", path, did_you_mean(value, shape.enum, 12))
+            self.report(shape.enum_code, f"'{value}' is not allowed here", path, did_you_mean(value, shape.enum, 12))
         elif shape.pattern and not re.fullmatch(shape.pattern, value):
             self.report("SHAPE005", f"'{value}' is not {shape.pattern_doc or 'allowed here'}", path)
         elif len(value.strip()) < shape.min_length:

@@ -512,7 +512,7 @@ FUNCTIONS: dict[str, _Function] = {
     "sum": _Function((1, 1), (LIST,), T_NUMBER, lambda env: _sum, null_safe=False),
     "min": _Function((1, 9), (NUMBER,), T_NUMBER, lambda env: min),
     "max": _Function((1, 9), (NUMBER,), T_NUMBER, lambda env: max),
-    "round": _Function((1, 1), (NUMBER,), T_NUMBER, lambda env: lambda x: int(round(x))),
+    "round": _Function((1, 1), (NUMBER,), T_NUMBER, lambda env: lambda x: round(x)),
     "empty": _Function((1, 1), (ANY,), T_BOOL, lambda env: _empty, null_safe=False),
     "birth_date": _Function((1, 1), (TEXT,), T_DATE, lambda env: register_birth_date),
     "sex": _Function((1, 1), (TEXT,), Type(TEXT, options=frozenset({"male", "female"})), lambda env: register_sex),

@@ -98,10 +98,7 @@ def number_parser(kind: str, minimum: Any, maximum: Any, places: int | None) -> 
             return None, (code, {})
         if isinstance(raw, str):
             text = raw.strip().replace(" ", "").replace("\u00a0", "").replace("₮", "")
-            if kind == "money":
-                text = text.replace(",", "")
-            else:
-                text = text.replace(",", ".")
+            text = text.replace(",", "") if kind == "money" else text.replace(",", ".")
             try:
                 number = Decimal(text)
             except InvalidOperation:

@@ -129,7 +129,7 @@ class Service:
                 continue
             amount = line.amount if isinstance(line.amount, int) else line.amount(answers)
             if isinstance(amount, (int, float)) and amount > 0:
-                out.append((line, int(round(amount))))
+                out.append((line, round(amount)))
         return out
 
     def fee_total(self, answers: Mapping[str, Any]) -> int:
@@ -231,16 +231,16 @@ class ServiceCompiler:
         if kind == "address":
             parts = {}
             for part in ADDRESS_PARTS[raw.get("area", "mongolia")]:
-                options = None
+                part_options: frozenset[str] | None = None
                 if part in ("district",):
-                    options = (
+                    part_options = (
                         self.reg.option_lists["ub_districts"].values()
                         if "ub_districts" in self.reg.option_lists
                         else None
                     )
                 if part == "region" and "regions" in self.reg.option_lists:
-                    options = self.reg.option_lists["regions"].values()
-                parts[part] = Type("text", options=options, label=f"{label}.{part}")
+                    part_options = self.reg.option_lists["regions"].values()
+                parts[part] = Type("text", options=part_options, label=f"{label}.{part}")
             return Type(OBJECT, parts=parts, label=label)
         return Type(_FIELD_KINDS.get(kind, "text"), label=label)
 
@@ -390,10 +390,7 @@ class ServiceCompiler:
         )
         default = raw.get("default")
         if default is not None and kind not in ("repeat", "address"):
-            value, error = parser(
-                default if not isinstance(default, (int, float)) or isinstance(default, bool) else default,
-                dt.date.today(),
-            )
+            _, error = parser(default, dt.date.today())
             if error is not None:
                 self.report("FIELD009", f"the default {default!r} does not fit this {kind} field", src.at("default"))
         field_obj = Field(
@@ -912,7 +909,7 @@ class ServiceCompiler:
             if t is None:
                 continue
             if part and t.parts is not None and part in t.parts and t.parts[part].options is not None:
-                part_values: list[Any] = sorted(t.parts[part].options)
+                part_values: list[Any] = sorted(t.parts[part].options or ())
                 f = self.find_field(base)
                 if f is None or not f.required or f.show_if is not None:
                     part_values.append(None)

@@ -95,6 +95,7 @@ class Validator:
                 continue
             raw = answers.get(f.id)
             required = f.required if f.required_if is None else f.required_if.evaluate(context) is True
+            value: Any
             if f.type == "repeat":
                 value = self._repeat(f, raw, today, errors, path, scope if top is None else top, required)
             elif f.type == "address":
