@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_optional_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_optional_commands(sub: Any) -> None:
     """Commands owned by later stages register themselves here (serve, diff, docs, worker …)."""
     from engine import commands
 
