@@ -100,6 +100,10 @@ MESSAGES: dict[str, I18n] = {
 
 
 def message(code: str, label: I18n, params: dict[str, Any]) -> I18n:
+    """The message for `code`, naming the field; a bilingual parameter is used in each language."""
     template = MESSAGES[code]
-    values = {k: v for k, v in params.items() if k != "label"}
-    return I18n(template.mn.format(label=label.mn, **values), template.en.format(label=label.en, **values))
+
+    def values(lang: str) -> dict[str, Any]:
+        return {k: (v.get(lang) if isinstance(v, I18n) else v) for k, v in params.items() if k != "label"}
+
+    return I18n(template.mn.format(label=label.mn, **values("mn")), template.en.format(label=label.en, **values("en")))

@@ -37,7 +37,7 @@ class Validator:
         self.fields = fields
         self.rules = rules
         self.address_options = address_options
-        self._known = {f.id for f in fields}
+        self._labels = {f.id: f.label for f in fields}
 
     def __call__(self, answers: Mapping[str, Any], today: dt.date | None = None) -> Validation:
         return self.validate(answers, today)
@@ -114,7 +114,7 @@ class Validator:
                             SubmissionError(
                                 path,
                                 "option_not_allowed",
-                                message("option_not_allowed", f.label, {"parent": f.depends_on}),
+                                message("option_not_allowed", f.label, {"parent": self._label(fields, f.depends_on)}),
                                 {"parent": f.depends_on},
                             )
                         )
@@ -123,6 +123,12 @@ class Validator:
             if value is not None:
                 values[f.id] = value
         return values
+
+    def _label(self, fields: tuple[Field, ...], fid: str) -> I18n:
+        for f in fields:
+            if f.id == fid:
+                return f.label
+        return self._labels.get(fid, I18n(fid, fid))
 
     def _repeat(
         self,
