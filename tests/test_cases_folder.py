@@ -85,7 +85,8 @@ def test_the_folder_covers_the_problems_officers_meet_most() -> None:
     }
     seen = set()
     for name in CASE_NAMES:
-        text = (CASES / name / "expected.txt").read_text(encoding="utf-8")
+        expected = CASES / name / "expected.txt"
+        text = expected.read_text(encoding="utf-8") if expected.exists() else ""
         seen |= {code for code in wanted if f" {code} " in text}
     assert wanted - seen == set()
 

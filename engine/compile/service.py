@@ -794,6 +794,15 @@ class ServiceCompiler:
                     where = tsrc.at("from", s_index) if isinstance(raw_t["from"], list) else tsrc.at("from")
                     self.report("FLOW003", f"unknown state '{source}'", where, did_you_mean(source, states) or None)
                     ok = False
+                elif states[source].final:
+                    where = tsrc.at("from", s_index) if isinstance(raw_t["from"], list) else tsrc.at("from")
+                    self.report(
+                        "FLOW009",
+                        f"state '{source}' is final, so no transition may leave it",
+                        where,
+                        "remove it from `from`, or drop final: true",
+                    )
+                    ok = False
             if raw_t["to"] != BACK and raw_t["to"] not in states:
                 self.report(
                     "FLOW003",
