@@ -11,3 +11,7 @@ from collections.abc import Callable
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 REGISTRY: list[Register] = []
+
+from engine.review.commands import register_diff, register_docs  # noqa: E402  (reviewer tooling, issue 5)
+
+REGISTRY += [register_diff, register_docs]

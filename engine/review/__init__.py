@@ -1,0 +1,1 @@
+"""Reviewer tooling: semantic diff, migrations between versions, and the published documentation."""
