@@ -181,8 +181,10 @@ def describe(change: Change, lang: str = "mn") -> str:
     """One line: `field copies: maximum tightened: 5 → 3`."""
     attr = ATTRS.get(change.attr or "", I18n(change.attr or "", change.attr or "")).get(lang)
     if change.attr and change.attr.startswith("option "):
-        attr = (("сонголт " if lang == "mn" else "option ") + change.attr.split(" ", 1)[1]) + " " + ATTRS["label"].get(
-            lang
+        attr = (
+            (("сонголт " if lang == "mn" else "option ") + change.attr.split(" ", 1)[1])
+            + " "
+            + ATTRS["label"].get(lang)
         )
     before, after = _value(change.before, lang), _value(change.after, lang)
     what = change.what
