@@ -204,10 +204,22 @@ class ShapeChecker:
             elif not text.strip():
                 self.report("SHAPE006", f"the {lang} text is empty", (*path, lang))
         for extra in value:
-            if extra not in ("mn", "en"):
+            if extra in ("mn", "en"):
+                continue
+            if value[extra] is None:
+                # `{mn: Архи, согтууруулах ундаа, en: …}`: in a {…} mapping a comma ends the text,
+                # so the rest becomes a key without a value. Say that, not "unknown language".
                 self.report(
-                    "SHAPE002", f"unknown language key '{extra}'", (*path, extra), "only mn and en are used", key=True
+                    "SHAPE002",
+                    f"the text is cut at a comma: '{extra}' was read as a key",
+                    (*path, extra),
+                    'inside {…} quote a text that contains a comma: mn: "…, …"',
+                    key=True,
                 )
+                continue
+            self.report(
+                "SHAPE002", f"unknown language key '{extra}'", (*path, extra), "only mn and en are used", key=True
+            )
 
     def check_bilinguallist(self, shape: BilingualList, value: Any, path: PathKey) -> None:
         if not isinstance(value, dict):
