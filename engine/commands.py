@@ -15,3 +15,7 @@ REGISTRY: list[Register] = []
 from engine.review.commands import register_diff, register_docs  # noqa: E402  (reviewer tooling, issue 5)
 
 REGISTRY += [register_diff, register_docs]
+
+from engine.run.cli import register as register_portal  # noqa: E402  (portal: serve, audit; issue 4)
+
+REGISTRY += [register_portal]

@@ -56,6 +56,7 @@ drafts = sa.Table(
     sa.Column("answers", sa.JSON, nullable=False),
     # A correction draft edits an application returned to the citizen; otherwise it is a new one.
     sa.Column("application_id", sa.Integer, nullable=True),
+    sa.Column("idempotency_key", sa.String(100), nullable=True, unique=True),  # the JSON API's retry key
     sa.Column("submitted", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
@@ -111,7 +112,7 @@ audit_log = sa.Table(
     sa.Column("from_state", sa.String(80)),
     sa.Column("to_state", sa.String(80)),
     sa.Column("comment", sa.Text),
-    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),  # one successor per record: no forks
     sa.Column("hash", sa.String(64), nullable=False, unique=True),
 )
 

@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("service_id", sa.String(120), nullable=False),
         sa.Column("answers", sa.JSON, nullable=False),
         sa.Column("application_id", sa.Integer, nullable=True),
+        sa.Column("idempotency_key", sa.String(100), nullable=True, unique=True),
         sa.Column("submitted", sa.Boolean, nullable=False),
         sa.Column("created_at", sa.String(32), nullable=False),
         sa.Column("updated_at", sa.String(32), nullable=False),
@@ -98,7 +99,7 @@ def upgrade() -> None:
         sa.Column("from_state", sa.String(80)),
         sa.Column("to_state", sa.String(80)),
         sa.Column("comment", sa.Text),
-        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),  # one successor per record: no forks
         sa.Column("hash", sa.String(64), nullable=False, unique=True),
     )
 

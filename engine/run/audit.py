@@ -1,0 +1,93 @@
+"""The append-only audit log: one record per action, each hashing the one before, and its verifier.
+
+A record's hash covers its content and the previous record's hash, so editing, deleting or
+reordering any record breaks every hash after it; `tsonkh audit verify` walks the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.run.db import audit_log, now
+
+GENESIS = "0" * 64
+_FIELDS = ("application_id", "at", "actor", "role", "office", "action", "from_state", "to_state", "comment")
+
+
+def record_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
+    body = {"prev": prev_hash, **{k: record.get(k) for k in _FIELDS}}
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _lock_chain(conn: Connection) -> None:
+    """Serialise appenders so that two never chain onto the same record (SQLite's writer lock does it there)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7453110)"))
+
+
+def append(
+    conn: Connection,
+    *,
+    application_id: int | None,
+    actor: str,
+    role: str,
+    office: str | None,
+    action: str,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    comment: str | None = None,
+) -> str:
+    """Add one record in the caller's transaction; returns its hash."""
+    _lock_chain(conn)
+    last = conn.execute(sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar()
+    prev = last or GENESIS
+    record = {
+        "application_id": application_id,
+        "at": now(),
+        "actor": actor,
+        "role": role,
+        "office": office,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "comment": comment or None,
+    }
+    digest = record_hash(prev, record)
+    conn.execute(audit_log.insert().values(**record, prev_hash=prev, hash=digest))
+    return digest
+
+
+@dataclass(frozen=True)
+class Break:
+    record_id: int
+    reason: str
+
+
+def verify(conn: Connection) -> tuple[int, list[Break]]:
+    """Walk the whole chain in order: (records checked, breaks found)."""
+    prev = GENESIS
+    breaks: list[Break] = []
+    count = 0
+    for row in conn.execute(sa.select(audit_log).order_by(audit_log.c.id)).mappings():
+        count += 1
+        if row["prev_hash"] != prev:
+            breaks.append(Break(row["id"], "does not follow the record before it (deleted or reordered)"))
+        if record_hash(row["prev_hash"], dict(row)) != row["hash"]:
+            breaks.append(Break(row["id"], "its content does not match its hash (edited)"))
+        prev = row["hash"]
+    return count, breaks
+
+
+def history(conn: Connection, application_id: int) -> list[Mapping[str, Any]]:
+    rows = conn.execute(
+        sa.select(audit_log).where(audit_log.c.application_id == application_id).order_by(audit_log.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -1,0 +1,86 @@
+"""`tsonkh serve` (the portal on uvicorn) and `tsonkh audit verify` (check the audit hash chain)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
+    serve = sub.add_parser("serve", help="run the portal and back office")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes (share the database; use PostgreSQL)")
+    serve.set_defaults(handler=cmd_serve)
+
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="verify the audit log's hash chain")
+    verify.set_defaults(handler=cmd_audit_verify)
+
+
+def app_factory() -> Any:
+    """For uvicorn's --factory mode: each worker process builds its own app."""
+    from engine.run.web.app import create_app
+
+    return create_app()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    import uvicorn
+
+    from engine.run.settings import load_settings
+    from engine.run.web.app import load_services, prepare_database
+
+    settings = load_settings()
+    # Migrate and create demo accounts once, in this process, before any worker starts.
+    catalog = load_services(settings.catalog_paths)
+    print(f"tsonkh: {len(catalog.services)} services ready; data in {settings.data_dir}")
+    engine = prepare_database(settings, catalog)
+    engine.dispose()
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"tsonkh: open http://{host}:{args.port}/  (staff: http://{host}:{args.port}/staff/login)", flush=True)
+    if args.workers > 1:
+        uvicorn.run(
+            "engine.run.cli:app_factory",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            loop=loop,
+            http=http,
+            log_level="warning",
+            proxy_headers=True,
+        )
+    else:
+        from engine.run.web.app import create_app
+
+        quiet = open("/dev/null", "w") if sys.platform != "win32" else sys.stderr  # noqa: SIM115 - lives with the server
+        app = create_app(settings, catalog, out=quiet)
+        uvicorn.run(app, host=args.host, port=args.port, loop=loop, http=http, log_level="warning", proxy_headers=True)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from engine.run import audit
+    from engine.run.db import make_engine
+    from engine.run.migrate import upgrade
+    from engine.run.settings import load_settings
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        count, breaks = audit.verify(conn)
+    for found in breaks:
+        print(f"record {found.record_id}: {found.reason}")
+    if breaks:
+        print(f"audit chain BROKEN: {len(breaks)} problem(s) in {count} records")
+        return 1
+    print(f"audit chain intact: {count} records")
+    return 0
