@@ -141,8 +141,8 @@ def service_facts(service: Service) -> Facts:
     out[("workflow", "")] = {
         "initial": wf.initial,
         "pattern": wf.pattern,
-        "params": _plain(wf.params),
-        "migrate": _plain(wf.migrate),
+        "params": dict(sorted(wf.params.items())),
+        "migrate": dict(sorted(wf.migrate.items())),
     }
     raw_states = raw.get("workflow", {}).get("states", {}) or {}
     for name, state in wf.states.items():

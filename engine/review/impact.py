@@ -161,7 +161,7 @@ def _cases_hit(change: Change, cases: list[tuple[str, Mapping[str, Any]]], old: 
         source = change.id.rpartition(".")[0]
         return sum(1 for state, _ in cases if state == source)
     if change.subject == "workflow" and change.attr == "migrate":
-        moved = {k for k, _ in (change.before or ())} | {k for k, _ in (change.after or ())}
+        moved = set(change.before or {}) | set(change.after or {})
         return sum(1 for state, _ in cases if state in moved)
     return 0
 

@@ -42,7 +42,7 @@ def state_diagram(
     for name in workflow.finals():
         lines.append(f"    {name} --> [*]")
     for css, names in (("added", added), ("removed", removed), ("changed", changed)):
-        present = [n for n in names if n in workflow.states]
+        present = sorted(n for n in names if n in workflow.states)  # sorted: a stable text for goldens
         if present:
             lines.append(f"    classDef {css} {_STYLES[css]}")
             lines.extend(f"    class {n} {css}" for n in present)

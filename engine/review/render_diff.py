@@ -308,6 +308,7 @@ def _workflow_diagrams(old: Any, new: Any, changes: list[Change], lang: str) -> 
     added = {c.id for c in changes if c.subject == "state" and c.what == "added"}
     changed = {c.id for c in changes if c.subject == "state" and c.what not in ("added", "removed")}
     changed |= {c.id.rpartition(".")[0] for c in changes if c.subject == "transition"}
+    changed -= added | removed
     out = ["", f"<details><summary>{t('workflow', lang)}</summary>", ""]
     out += [f"**{t('before', lang)}**", "", "```mermaid", state_diagram(old.workflow, lang, (), removed, changed)]
     out += ["```", "", f"**{t('after', lang)}**", "", "```mermaid"]

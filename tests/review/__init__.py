@@ -1,0 +1,1 @@
+"""Tests of the reviewer tooling: semantic diff, textconv, migrations, impact counts and the docs site."""
