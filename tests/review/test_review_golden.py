@@ -48,7 +48,11 @@ def _kinds(pair: str, tmp: Path) -> set[tuple[str, str, str]]:
 # Independent of the goldens: the classification each pair exists to show.
 EXPECTED = {
     "reformatted": set(),
-    "field_added": {("field", "added", "breaking-drafts"), ("field", "added", "behaviour"), ("rule", "added", "breaking-drafts")},
+    "field_added": {
+        ("field", "added", "breaking-drafts"),
+        ("field", "added", "behaviour"),
+        ("rule", "added", "breaking-drafts"),
+    },
     "field_removed": {("field", "removed", "behaviour")},
     "field_retyped": {("field", "changed", "breaking-drafts")},
     "required_flip": {("field", "now_optional", "behaviour"), ("field", "now_required", "breaking-drafts")},
@@ -66,7 +70,11 @@ EXPECTED = {
         ("document", "tightened", "breaking-drafts"),
         ("document", "loosened", "behaviour"),
     },
-    "fees_and_sla": {("fee", "changed", "behaviour"), ("fee", "added", "behaviour"), ("service", "changed", "behaviour")},
+    "fees_and_sla": {
+        ("fee", "changed", "behaviour"),
+        ("fee", "added", "behaviour"),
+        ("service", "changed", "behaviour"),
+    },
     "state_removed": {("state", "removed", "breaking-cases"), ("transition", "removed", "behaviour")},
     "state_migrated": {("state", "removed", "behaviour"), ("workflow", "changed", "behaviour")},
     "transitions": {
@@ -76,7 +84,11 @@ EXPECTED = {
         ("state", "changed", "behaviour"),
     },
     "routing": {("routing", "changed", "behaviour")},
-    "wording": {("service", "reworded", "wording"), ("field", "changed", "wording"), ("section", "reworded", "wording")},
+    "wording": {
+        ("service", "reworded", "wording"),
+        ("field", "changed", "wording"),
+        ("section", "reworded", "wording"),
+    },
     "layout": {("field", "moved", "wording"), ("field", "changed", "wording")},
     "service_renamed": {("service", "renamed", "breaking-drafts")},
     "service_added_removed": {("service", "added", "behaviour"), ("service", "removed", "breaking-drafts")},
