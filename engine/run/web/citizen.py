@@ -392,10 +392,6 @@ def error_anchor(path: str, service: Service) -> str:
         from engine.compile.validator import ADDRESS_PARTS
 
         return html_id(f"{path}.{ADDRESS_PARTS[f.area or 'mongolia'][0]}")
-    if f is not None and path == f.id and f.type in ("choice", "multichoice", "boolean") and f.options:
-        return html_id(path) + "-0"
-    if f is not None and path == f.id and f.type == "boolean":
-        return html_id(path) + "-0"
     return html_id(path)
 
 

@@ -32,6 +32,7 @@ TEXTS: dict[str, I18n] = {
     "no_documents": I18n("Баримт бичиг шаардлагагүй", "No documents needed"),
     "from_registry": I18n("Төрийн мэдээллийн сангаас автоматаар авна", "Fetched from the state registry for you"),
     "fee": I18n("Төлбөр", "Fee"),
+    "fee_total": I18n("Нийт төлбөр", "Total fee"),
     "free": I18n("Үнэгүй", "Free"),
     "fee_depends": I18n("Хариултаас хамаарна", "Depends on your answers"),
     "processing_time": I18n("Шийдвэрлэх хугацаа", "Processing time"),
