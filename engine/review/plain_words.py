@@ -61,7 +61,8 @@ def _value(node: ast.AST, f: Field | None, lang: str) -> str:
         value: Any = node.value
         if isinstance(value, str):
             labels = f.option_labels() if f is not None else {}
-            return f"“{labels[value].get(lang)}”" if value in labels else f"“{value}”"
+            shown = labels[value].get(lang) if value in labels else value
+            return f"«{shown}»" if lang == "mn" else f"“{shown}”"
         return str(value)
     if isinstance(node, ast.Name) and node.id in ("true", "false"):
         return ("тийм" if node.id == "true" else "үгүй") if lang == "mn" else ("yes" if node.id == "true" else "no")
