@@ -377,10 +377,11 @@ def fire(
     if service is None:
         return Outcome(False, "not_found")
     workflow = service.workflow
-    if workflow.states[app["state"]].final:
-        return Outcome(False, "final", application=app)
+    # A stale page is reported as such first: "someone else changed this case" explains any refusal after it.
     if expected_version is not None and expected_version != app["row_version"]:
         return Outcome(False, "conflict", application=app)
+    if workflow.states[app["state"]].final:
+        return Outcome(False, "final", application=app)
     answers = dict(new_answers if new_answers is not None else app["answers"])
     guard_answers = service.validate(answers, today).values
     step = workflow.fire(app["state"], action, actor.roles, guard_answers, comment=comment, back=app["back_state"])
