@@ -474,8 +474,11 @@ def routing_dimensions(services: Iterable[Service]) -> list[tuple[str, list[Any]
                     add(name, False)
                 if not f.required or f.show_if is not None or part:
                     add(name, None)
+    dotted = {name.partition(".")[0] for name in values if "." in name}
     dims = []
     for name in sorted(values):
+        if name in dotted:  # `site` is enumerated through `site.district`, not as a whole
+            continue
         vals = values[name]
         if None not in vals:
             vals.append(None)
@@ -515,7 +518,9 @@ def rerouted_examples(old: Service, new: Service) -> tuple[list[dict[str, Any]],
         for (name, _), value in zip(dims, combo, strict=True):
             base, _, part = name.partition(".")
             if part:
-                answers.setdefault(base, {})[part] = value
+                if not isinstance(answers.get(base), dict):
+                    answers[base] = {}
+                answers[base][part] = value
             else:
                 answers[base] = value
         try:
