@@ -21,6 +21,7 @@ When a message is improved on purpose, regenerate the transcripts and review the
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 from pathlib import Path
@@ -104,3 +105,21 @@ def test_case(
     assert transcript == expected_file.read_text(encoding="utf-8")
     # Never a traceback, whatever the case.
     assert "Traceback" not in transcript
+    assert_exit_code_follows_the_rule(transcript)
+
+
+def assert_exit_code_follows_the_rule(transcript: str) -> None:
+    """1 when there is an error (or a warning with --strict), 0 otherwise, 2 when the command was wrong."""
+    command, *_, last = transcript.splitlines()
+    code = int(re.fullmatch(r"\[exit (\d)\]", last).group(1))  # type: ignore[union-attr]
+    problems = re.findall(r'"severity": "(error|warning)"', transcript)
+    summary = re.search(r"(\d+) error\(s\), (\d+) warning\(s\)", transcript)
+    if summary is not None:
+        errors, warnings = int(summary.group(1)), int(summary.group(2))
+    elif "no problems" in transcript or "--format json" in command:
+        errors, warnings = problems.count("error"), problems.count("warning")
+    else:
+        assert code == 2, "no summary: the command itself must have been refused"
+        return
+    expected = 1 if errors or (warnings and "--strict" in command) else 0
+    assert code == expected
