@@ -155,6 +155,7 @@ _T = {
         "{n} breaking change(s) lack a migration (--fail-on {level})",
     ),
     "warning": I18n("анхааруулга", "warning"),
+    "version": I18n("хувилбар", "version"),
     "no_answer": I18n("хариулаагүй", "no answer"),
 }
 
@@ -262,7 +263,7 @@ def render_text(result: DiffResult, lang: str = "mn") -> str:
             out.append(_service_title(result, current, lang))
             old_v, new_v = _versions(result, current)
             if old_v or new_v:
-                out.append(f"  version {old_v or '—'} → {new_v or '—'}")
+                out.append(f"  {t('version', lang)} {old_v or '—'} → {new_v or '—'}")
         out.append(f"  {IMPACT_LABELS[change.impact].get(lang):<{width}}  {describe(change, lang)}")
         out += [" " * (width + 6) + line for line in _detail_lines(change, lang)]
     return "\n".join(out)

@@ -207,3 +207,17 @@ def test_every_change_of_meaning_shows(definition: dict[str, Any], mutation: Mut
     mutation(changed)
     after = compile_def(changed)
     assert diff_services(before, after) != [], mutation.__name__
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(definition=service_def())
+def test_docs_and_textconv_render_any_valid_service(definition: dict[str, Any]) -> None:
+    from engine.review.docs_site import service_model
+    from engine.review.textconv import render_service
+
+    service = compile_def(definition)
+    catalog = load_catalog([_WORK / "project" / "service_defs"], root=_WORK / "project")
+    for lang in ("mn", "en"):
+        model = service_model(service, catalog.registries, lang)
+        assert model["title"] == definition["title"][lang]
+    assert render_service(service).startswith("# tsonkh semantic view of service generated")
