@@ -130,13 +130,21 @@ def address_value(f: Field, service_options: dict[str, Any]) -> st.SearchStrateg
 
 
 def answers_for(service: Service, today: dt.date = TODAY) -> st.SearchStrategy[dict[str, Any]]:
-    """Answers to every field (hidden ones included: the validator must drop them)."""
+    """Answers to every field (hidden ones included: the validator must drop them).
+
+    Field values are drawn independently, so a cross-field rule (an end date after a start date,
+    a part no larger than the whole) can fail by chance; such answers are not valid submissions
+    and are filtered out. Only the service's own `rule:` errors filter: any other error still fails.
+    """
     options = service.validator.address_options
 
     @st.composite
     def build(draw: st.DrawFn) -> dict[str, Any]:
         return _fill(draw, service.fields, today, options)
-    return build()
+    if not service.rules:
+        return build()
+    return build().filter(lambda answers: not any(
+        e.code.startswith("rule:") for e in service.validate(answers, today).errors))
 
 
 def _fill(draw: st.DrawFn, fields: tuple[Field, ...], today: dt.date, options: dict[str, Any]) -> dict[str, Any]:
