@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,30 +98,7 @@ def load_catalog(paths: Iterable[str | Path] = (), root: str | Path | None = Non
 
 
 def _load_all(files: Mapping[str, Path]) -> dict[str, Document]:
-    # Reading and composing YAML releases little of the GIL, but file I/O does; a small pool helps
-    # on cold caches and costs nothing when warm.
-    names = list(files)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        docs = list(pool.map(lambda name: load_document(files[name]), names))
-    out = {}
-    for name, doc in zip(names, docs, strict=True):
-        doc.path = name
-        for key, span in list(doc.spans.items()):
-            doc.spans[key] = span.__class__(name, span.line, span.col, span.end_line, span.end_col)
-        for key, span in list(doc.key_spans.items()):
-            doc.key_spans[key] = span.__class__(name, span.line, span.col, span.end_line, span.end_col)
-        doc.problems[:] = [
-            p.__class__(
-                p.code,
-                p.message,
-                p.span.__class__(name, p.span.line, p.span.col, p.span.end_line, p.span.end_col) if p.span else None,
-                p.hint,
-                p.severity,
-            )
-            for p in doc.problems
-        ]
-        out[name] = doc
-    return out
+    return {name: load_document(path, name) for name, path in files.items()}
 
 
 def compile_documents(documents: Mapping[str, Document], extra: Iterable[Problem] = ()) -> Catalog:

@@ -250,6 +250,18 @@ def _geo_point(value: str) -> ParseError | None:
     return None
 
 
+# Identifier types: a normaliser and a pattern each, built once.
+_SIMPLE: dict[str, tuple[re.Pattern[str], Callable[[str], str]]] = {
+    "plate_number": (mongolia.PLATE, mongolia.normalise_plate),
+    "property_number": (mongolia.PROPERTY_NUMBER, mongolia.normalise_register),
+    "parcel_id": (mongolia.PARCEL_ID, lambda t: t.strip().replace(" ", "")),
+    "vin": (mongolia.VIN, lambda t: t.strip().upper().replace(" ", "")),
+    "passport_number": (mongolia.PASSPORT, lambda t: t.strip().upper().replace(" ", "")),
+    "postal_code": (mongolia.POSTAL, str.strip),
+    "url": (mongolia.URL, str.strip),
+}
+
+
 def scalar_parser(kind: str, params: dict[str, Any]) -> Parser:
     """The parser for every field type except repeat and address, which the validator composes."""
     if kind in ("text", "textarea"):
@@ -289,17 +301,8 @@ def scalar_parser(kind: str, params: dict[str, Any]) -> Parser:
         )
     if kind == "person_or_company":
         return text_parser(None, None, None, _register_or_company_normalise, _person_or_company)
-    simple: dict[str, tuple[re.Pattern[str], Callable[[str], str]]] = {
-        "plate_number": (mongolia.PLATE, mongolia.normalise_plate),
-        "property_number": (mongolia.PROPERTY_NUMBER, mongolia.normalise_register),
-        "parcel_id": (mongolia.PARCEL_ID, lambda t: t.strip().replace(" ", "")),
-        "vin": (mongolia.VIN, lambda t: t.strip().upper().replace(" ", "")),
-        "passport_number": (mongolia.PASSPORT, lambda t: t.strip().upper().replace(" ", "")),
-        "postal_code": (mongolia.POSTAL, str.strip),
-        "url": (mongolia.URL, str.strip),
-    }
-    if kind in simple:
-        regex, normalise = simple[kind]
+    if kind in _SIMPLE:
+        regex, normalise = _SIMPLE[kind]
         return text_parser(None, 2000, None, normalise, _pattern_check(regex, kind))
     if kind == "geo_point":
         return text_parser(None, 100, None, str.strip, _geo_point)

@@ -44,7 +44,16 @@ class Registries:
     operations: Mapping[str, RegistryOperation] = field(default_factory=dict)
 
     def staffed_roles(self) -> frozenset[str]:
-        return frozenset(role for office in self.offices.values() for role in office.roles)
+        return self._staffed
+
+    @property
+    def _staffed(self) -> frozenset[str]:
+        # Computed once per registries object: known_role asks for every state and transition.
+        cached: frozenset[str] | None = self.__dict__.get("_staffed_cache")
+        if cached is None:
+            cached = frozenset(role for office in self.offices.values() for role in office.roles)
+            object.__setattr__(self, "_staffed_cache", cached)
+        return cached
 
 
 def merge_registry_docs(docs: list[Document]) -> tuple[dict[str, dict[str, Located]], list[Problem]]:

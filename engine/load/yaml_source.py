@@ -31,6 +31,7 @@ _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN_BOOLS = {"true", "false"}
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
 _constructor = SafeConstructor()
@@ -63,8 +64,9 @@ class Document:
         return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
-def load_document(path: str | Path) -> Document:
-    name = str(path)
+def load_document(path: str | Path, name: str | None = None) -> Document:
+    """Read a file; `name` is how problems will call it (defaults to the path as given)."""
+    name = name or str(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as err:
@@ -158,7 +160,8 @@ class _Builder:
         out: dict[str, Any] = {}
         # Merge keys (`<<: *anchor`) are flattened the way PyYAML does before we read pairs.
         try:
-            _constructor.flatten_mapping(node)
+            if any(key.tag == _MERGE_TAG for key, _ in node.value):
+                _constructor.flatten_mapping(node)
         except ConstructorError as err:
             self.doc.problems.append(problem("YAML001", f"invalid merge key: {err.problem}", _span(self.name, node)))
         for key_node, value_node in node.value:
