@@ -163,8 +163,16 @@ def diff_services(old: Service, new: Service) -> list[Change]:
     sid = new.id
     out: list[Change] = []
     migrate = dict(new.workflow.migrate)
+    renamed = _renamed_subjects(a, b)
     for key in _ordered_keys(a, b):
         kind, ident = key
+        if key in renamed:
+            out.append(
+                Change(sid, kind, renamed[key][1], "renamed", BREAKING_DRAFTS, before=ident, after=renamed[key][1])
+            )
+            continue
+        if key in renamed.values():
+            continue
         if key not in b:
             out.extend(_removed(sid, key, a, b, migrate))
         elif key not in a:
@@ -178,6 +186,24 @@ def diff_services(old: Service, new: Service) -> list[Change]:
                     out.extend(_attr_changes(sid, kind, ident, attr, before, after, a[key], b[key], migrate, old, new))
     out.extend(_order_changes(sid, a, b))
     out.sort(key=lambda c: _subject_rank(c.subject))
+    return out
+
+
+def _renamed_subjects(a: Facts, b: Facts) -> dict[Subject, Subject]:
+    """A field or document that left under one id and came back, unchanged, under another: a rename.
+    Answers and uploads saved under the old id no longer reach it, so drafts break."""
+
+    def essence(attrs: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in attrs.items() if k != "position"}
+
+    out: dict[Subject, Subject] = {}
+    for kind in ("field", "document"):
+        gone = [k for k in a if k[0] == kind and k not in b and not _parent_gone(k, b)]
+        came = [k for k in b if k[0] == kind and k not in a and not _parent_gone(k, a)]
+        for old_key in gone:
+            twins = [new_key for new_key in came if essence(b[new_key]) == essence(a[old_key])]
+            if len(twins) == 1 and twins[0] not in out.values():
+                out[old_key] = twins[0]
     return out
 
 

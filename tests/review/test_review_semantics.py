@@ -96,3 +96,13 @@ def test_a_date_bound_moving_earlier_is_looser(tmp_path: Path) -> None:
     assert (change.what, change.impact) == ("loosened", "behaviour")
     (change,) = diff_services(wider, older)
     assert (change.what, change.impact) == ("tightened", "breaking-drafts")
+
+
+def test_a_field_under_a_new_id_is_a_rename(tmp_path: Path) -> None:
+    old = _compile(tmp_path, "a", ("      - {id: copies,", NOTE % "note" + "      - {id: copies,"))
+    new = _compile(tmp_path, "b", ("      - {id: copies,", NOTE % "remark" + "      - {id: copies,"))
+    (change,) = diff_services(old, new)
+    assert (change.what, change.id, change.before, change.impact) == ("renamed", "remark", "note", "breaking-drafts")
+
+
+NOTE = "      - {id: %s, type: text, label: {mn: Тэмдэглэл, en: Note}, required: false}\n"
