@@ -51,3 +51,27 @@ def test_examples_come_from_real_cases_that_show_the_code() -> None:
             # The quoted output is the checker's real output, line for line.
             quoted = body.split("```")[1].strip("\n")
             assert quoted in transcript.read_text(encoding="utf-8"), f"{code}: example differs from {case}"
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = path.read_text(encoding="utf-8")
+    return {slug(h) for h in re.findall(r"^#{1,6} (.+)$", text, flags=re.MULTILINE)}
+
+
+def test_links_between_the_guide_and_the_catalogue_resolve() -> None:
+    docs = ROOT / "docs"
+    for name in ("authoring.md", "errors.md", "format-quickref.md"):
+        text = (docs / name).read_text(encoding="utf-8")
+        for target, anchor in re.findall(r"\]\(([\w./-]*?)(?:#([\w-]+))?\)", text):
+            if target.startswith("http"):
+                continue
+            file = (docs / target) if target else docs / name
+            assert file.exists(), f"{name}: broken link to {target}"
+            if anchor:
+                assert anchor in anchors(file), f"{name}: no heading #{anchor} in {file.name}"
