@@ -340,3 +340,15 @@ def test_guide_snippet_is_copied_exactly(index: int) -> None:
         )
         assert found is not None, f"not found in {path} (after line {start}):\n" + "\n".join(chunk)
         start = found + len(chunk)
+
+
+def test_the_guides_first_service_compiles_cleanly(tmp_path: Path) -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    match = re.search(r"```yaml\n# (service_defs/\S+\.yaml)\n(.*?)```", text, re.DOTALL)
+    assert match is not None
+    target = tmp_path / match.group(1)
+    target.parent.mkdir(parents=True)
+    target.write_text(match.group(2), encoding="utf-8")
+    result = load_catalog([target], root=ROOT)  # the repository's real registries and patterns
+    assert [f"{p.code} {p.message}" for p in result.problems] == []
+    assert target.stem in result.services
