@@ -23,8 +23,16 @@ class ImpactError(Exception):
     """The database cannot be read as a portal database."""
 
 
+@dataclass(frozen=True)
+class StoredDraft:
+    """A saved, unsubmitted draft: its answers and the document ids it has uploads for."""
+
+    answers: Mapping[str, Any]
+    documents: frozenset[str] | None = None  # None: the adapter cannot tell
+
+
 class Rows(Protocol):
-    def drafts(self, service_id: str) -> list[Mapping[str, Any]]: ...
+    def drafts(self, service_id: str) -> list[StoredDraft]: ...
 
     def cases(self, service_id: str) -> list[tuple[str, Mapping[str, Any]]]: ...
 
@@ -47,7 +55,7 @@ class SqlRows:
         try:
             self.engine = sa.create_engine(url)
             meta = sa.MetaData()
-            meta.reflect(self.engine, only=lambda name, _meta: name in ("drafts", "applications"))
+            meta.reflect(self.engine, only=lambda name, _meta: name in ("drafts", "applications", "uploads"))
         except Exception as err:  # any driver or URL problem is a usage error for the CLI
             raise ImpactError(f"cannot read the database: {err}") from err
         missing = {"drafts", "applications"} - set(meta.tables)
@@ -56,6 +64,7 @@ class SqlRows:
                 f"the database has no table {', '.join(sorted(missing))}: is it a Tsonkh portal database?"
             )
         self.drafts_table = meta.tables["drafts"]
+        self.uploads_table = meta.tables.get("uploads")
         self.cases_table = meta.tables["applications"]
         for table, needed in (
             (self.drafts_table, ("service_id", "answers")),
@@ -65,15 +74,29 @@ class SqlRows:
             if absent:
                 raise ImpactError(f"table {table.name} lacks column(s) {', '.join(absent)}")
 
-    def drafts(self, service_id: str) -> list[Mapping[str, Any]]:
+    def drafts(self, service_id: str) -> list[StoredDraft]:
         import sqlalchemy as sa
 
         t = self.drafts_table
-        query = sa.select(t.c.answers).where(t.c.service_id == service_id)
+        query = sa.select(t.c.id, t.c.answers).where(t.c.service_id == service_id)
         if "submitted" in t.c:
             query = query.where(sa.or_(t.c.submitted.is_(False), t.c.submitted.is_(None)))
         with self.engine.connect() as conn:
-            return [_answers(row[0]) for row in conn.execute(query)]
+            rows = [(row[0], _answers(row[1])) for row in conn.execute(query)]
+            uploads: dict[Any, set[str]] | None = None
+            u = self.uploads_table
+            if u is not None and {"draft_id", "document_id"} <= set(u.c.keys()) and rows:
+                uploads = {}
+                ids = [draft_id for draft_id, _ in rows]
+                for first in range(0, len(ids), 500):  # stay under every driver's parameter limit
+                    chunk = ids[first : first + 500]
+                    query = sa.select(u.c.draft_id, u.c.document_id).where(u.c.draft_id.in_(chunk))
+                    for draft_id, document_id in conn.execute(query):
+                        uploads.setdefault(draft_id, set()).add(str(document_id))
+        return [
+            StoredDraft(answers, frozenset(uploads.get(draft_id, ())) if uploads is not None else None)
+            for draft_id, answers in rows
+        ]
 
     def cases(self, service_id: str) -> list[tuple[str, Mapping[str, Any]]]:
         import sqlalchemy as sa
@@ -90,15 +113,20 @@ _INDEX = re.compile(r"\[\d+\]")
 @dataclass
 class _Draft:
     answers: Mapping[str, Any]
+    documents: frozenset[str] | None
     newly_failing: set[tuple[str, str]] = field(default_factory=set)  # (field path without indexes, code)
     reroutes: bool = False
     fee_changes: bool = False
 
 
-def _prepare_drafts(old: Service | None, new: Service | None, rows: Iterable[Mapping[str, Any]]) -> list[_Draft]:
+def _prepare_drafts(
+    old: Service | None, new: Service | None, rows: Iterable[StoredDraft | Mapping[str, Any]]
+) -> list[_Draft]:
     out = []
-    for answers in rows:
-        draft = _Draft(answers)
+    for row in rows:
+        stored = row if isinstance(row, StoredDraft) else StoredDraft(row)
+        answers = stored.answers
+        draft = _Draft(answers, stored.documents)
         if old is not None and new is not None:
             before = {(_INDEX.sub("", e.path), e.code) for e in old.validate(answers).errors}
             after = {(_INDEX.sub("", e.path), e.code) for e in new.validate(answers).errors}
@@ -147,6 +175,9 @@ def _drafts_hit(change: Change, drafts: list[_Draft]) -> int:
         return sum(1 for d in drafts if d.reroutes)
     if subject == "fee":
         return sum(1 for d in drafts if d.fee_changes)
+    if subject == "document" and change.impact == BREAKING_DRAFTS:
+        # Drafts that lack an upload the new version wants; without upload records, every draft.
+        return sum(1 for d in drafts if d.documents is None or change.id not in d.documents)
     if subject in ("state", "transition", "workflow"):
         return 0
     return len(drafts)

@@ -103,6 +103,11 @@ def _portal_database(path: Path) -> str:
                 for i, state in enumerate(["correction", "correction", "submitted", "rejected"], start=1)
             ],
         )  # fmt: skip
+        conn.execute(
+            db.uploads.insert(),
+            [{"draft_id": 1, "document_id": "photo", "sha256": "0" * 64, "size": 10, "content_type": "image/jpeg",
+              "display_name": "photo.jpg", "created_at": now}],
+        )  # fmt: skip
     engine.dispose()
     return url
 
@@ -144,7 +149,9 @@ def test_database_counts_through_the_cli(tmp_path: Path) -> None:
 
 def test_submitted_drafts_are_not_counted(tmp_path: Path) -> None:
     rows = SqlRows(_portal_database(tmp_path / "portal.db"))
-    assert sorted(d["copies"] for d in rows.drafts("test-certificate")) == [2, 4]
+    drafts = rows.drafts("test-certificate")
+    assert sorted(d.answers["copies"] for d in drafts) == [2, 4]
+    assert sorted(d.documents for d in drafts) == [frozenset(), frozenset({"photo"})]
     assert sorted(state for state, _ in rows.cases("test-certificate")) == [
         "correction", "correction", "rejected", "submitted",
     ]  # fmt: skip
@@ -170,3 +177,10 @@ def test_migration_plan_follows_the_map(tmp_path: Path) -> None:
     assert plan.ok
     assert plan.changed() == {"correction": "submitted"}
     assert plan.moves == {"submitted": "submitted", "correction": "submitted"}
+
+
+def test_a_newly_required_document_counts_the_drafts_without_that_upload(tmp_path: Path) -> None:
+    url = _portal_database(tmp_path / "portal.db")
+    result = count_impact(diff_pair("documents", tmp_path), url)
+    assert _by(result, "document", "photo", "now_required").drafts == 1  # draft 2; draft 1 has a photo
+    assert _by(result, "document", "old_certificate", "added").drafts == 2
