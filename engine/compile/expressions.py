@@ -212,7 +212,8 @@ class _Builder:
     def node_Constant(self, node: ast.Constant) -> tuple[Type, Evaluator, Any]:
         value = node.value
         if isinstance(value, bool) or value is None:  # Python spellings True/False/None are not ours
-            raise self.fail("EXPR001", f"write {str(value).lower() if value is not None else 'null'}", node)
+            ours = str(value).lower() if value is not None else "null"
+            raise self.fail("EXPR001", f"write {ours}, not {value}", node, f"expressions spell it {ours}, lower case")
         if isinstance(value, (int, float)):
             return Type(NUMBER), lambda s: value, value
         if isinstance(value, str):

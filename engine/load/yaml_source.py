@@ -133,8 +133,11 @@ def _syntax_problem(name: str, text: str, err: yaml.MarkedYAMLError) -> Problem:
         hint = "indent with spaces only (two per level)"
     elif "mapping values are not allowed" in what:
         hint = "a value containing ': ' must be quoted, e.g. title: \"Note: …\""
-    elif "found character '@'" in what or "found character '`'" in what:
-        hint = "a value starting with @ or ` must be quoted"
+    elif "found character '@'" in what or "found character '`'" in what or source_line[col - 1 : col] in ("@", "`"):
+        # libyaml says only "found character that cannot start any token": look at the character.
+        hint = 'a value starting with @ or ` must be quoted, e.g. to: "@back"'
+    elif any(text in what for text in ("expected '-' indicator", "expected <block end>", "did not find expected key")):
+        hint = "this line is indented differently from the lines around it: line it up with its neighbours"
     elif "could not find expected ':'" in what:
         hint = "each line of a mapping needs `key: value`; quote a value that spans lines"
     return problem("YAML001", f"invalid YAML: {what}", Span(name, line, col, line, col + 1), hint)
