@@ -871,7 +871,7 @@ class ServiceCompiler:
             when = self.expression(raw_rule.get("when"), rsrc.at("when"), env, BOOL)
             template = raw_rule["office"]
             for name in _PLACEHOLDER.findall(template):
-                base = name.split(".")[0]
+                base, _, part = name.partition(".")
                 t = self.types.get(base)
                 if t is None:
                     self.report(
@@ -879,6 +879,15 @@ class ServiceCompiler:
                         f"the office template names unknown field '{base}'",
                         rsrc.at("office"),
                         did_you_mean(base, self.types) or None,
+                    )
+                elif part and (t.kind != OBJECT or t.parts is None or part not in t.parts):
+                    # `{death_place.soum}` would never fill in, so the rule would silently never apply.
+                    parts = list(t.parts or {}) if t.kind == OBJECT else []
+                    self.report(
+                        "ROUTE003",
+                        f"the office template names '{part}', which is not a part of '{base}'",
+                        rsrc.at("office"),
+                        did_you_mean(part, parts) or (None if parts else f"'{base}' has no parts"),
                     )
             if not _PLACEHOLDER.search(template) and template not in self.reg.offices:
                 self.report(
