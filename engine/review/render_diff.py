@@ -172,10 +172,12 @@ def _value(value: Any, lang: str) -> str:
 
 def subject_text(change: Change, lang: str) -> str:
     word = SUBJECTS[change.subject].get(lang)
+    named = f" «{change.label.get(lang)}»" if change.label is not None else ""
     if change.subject == "transition" and change.id:
         source, _, action = change.id.rpartition(".")
-        return f"{word} {action} ({source} →)" if lang == "en" else f"{word} {action} ({source} төлвөөс)"
-    return f"{word} {change.id}" if change.id else word
+        where = f"({source} →)" if lang == "en" else f"({source} төлвөөс)"
+        return f"{word} {action}{named} {where}"
+    return f"{word} {change.id}{named}" if change.id else word
 
 
 def describe(change: Change, lang: str = "mn") -> str:
@@ -195,7 +197,12 @@ def describe(change: Change, lang: str = "mn") -> str:
         text = t("migrated", lang, to=change.migrated_to)
     elif what in ("added", "removed"):
         name = change.after if what == "added" else change.before
-        text = t(what, lang) + (f" ({_value(name, lang)})" if name is not None else "")
+        shown = change.subject == "service" and name is not None  # other subjects carry their label already
+        text = t(what, lang) + (f" ({_value(name, lang)})" if shown else "")
+    elif what in ("option_added", "option_removed"):
+        text = t(what, lang, before=before, after=after)
+        if change.value_label is not None:
+            text += f" «{change.value_label.get(lang)}»"
     elif what == "now_final":
         text = t("now_final_stranded" if change.impact == "breaking-cases" else "now_final", lang)
     elif change.subject == "routing" and change.attr == "rules":

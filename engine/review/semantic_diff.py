@@ -51,6 +51,8 @@ class Change:
     migrated_to: str | None = None  # a removed state that workflow.migrate maps
     examples: tuple[Mapping[str, Any], ...] = ()  # routing: answers that now go elsewhere
     reroutes: int = 0  # routing: how many enumerated answer combinations now go elsewhere
+    label: I18n | None = None  # the subject's own label or title, so that people need not know ids
+    value_label: I18n | None = None  # an added or removed option's label
     drafts: int | None = None  # filled in by engine.review.impact when a database is given
     cases: int | None = None
 
@@ -69,6 +71,9 @@ class Change:
         for key in ("attr", "lang", "migrated_to"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        for key in ("label", "value_label"):
+            if getattr(self, key) is not None:
+                out[key] = as_json(getattr(self, key))
         if self.before is not None or self.after is not None:
             out["before"], out["after"] = as_json(self.before), as_json(self.after)
         if self.examples:
@@ -185,8 +190,17 @@ def diff_services(old: Service, new: Service) -> list[Change]:
                 if before != after:
                     out.extend(_attr_changes(sid, kind, ident, attr, before, after, a[key], b[key], migrate, old, new))
     out.extend(_order_changes(sid, a, b))
+    out = [replace(c, label=_label_of(c, a, b)) if c.label is None else c for c in out]
     out.sort(key=lambda c: _subject_rank(c.subject))
     return out
+
+
+def _label_of(change: Change, a: Facts, b: Facts) -> I18n | None:
+    if change.subject in ("service", "workflow", "routing"):
+        return None
+    attrs = b.get((change.subject, change.id)) or a.get((change.subject, change.id)) or {}
+    found = attrs.get("label") or attrs.get("title") or attrs.get("message")
+    return found if isinstance(found, I18n) else None
 
 
 def _renamed_subjects(a: Facts, b: Facts) -> dict[Subject, Subject]:
@@ -376,12 +390,22 @@ def _reworded(sid: str, kind: str, ident: str, attr: str, before: Any, after: An
 
 def _option_changes(sid: str, ident: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Change]:
     out = []
-    for value, (_label, _parent) in before.items():
+    for value, (label, _parent) in before.items():
         if value not in after:
-            out.append(Change(sid, "field", ident, "option_removed", BREAKING_DRAFTS, attr="options", before=value))
-    for value, (_label, _parent) in after.items():
+            out.append(
+                Change(
+                    sid, "field", ident, "option_removed", BREAKING_DRAFTS, attr="options", before=value,
+                    value_label=label,
+                )
+            )  # fmt: skip
+    for value, (label, _parent) in after.items():
         if value not in before:
-            out.append(Change(sid, "field", ident, "option_added", BEHAVIOUR, attr="options", after=value))
+            out.append(
+                Change(
+                    sid, "field", ident, "option_added", BEHAVIOUR, attr="options", after=value,
+                    value_label=label,
+                )
+            )  # fmt: skip
     for value in before.keys() & after.keys():
         (old_label, old_parent), (new_label, new_parent) = before[value], after[value]
         if old_parent != new_parent:
