@@ -359,6 +359,7 @@ class _Builder:
                 raise self.fail("EXPR003", f"'{op}' needs a list on its right, found a {rt}", right_node)
             if rt.item is not None:
                 self.check_options(lt, rt.item, right_node)
+                self.check_options(rt.item, lt, left_node)  # 'heater' in furniture: a multichoice's options
                 left, right = self.coerce_dates(lt, rt.item, left, right, right_node, item=True)
         else:
             self.check_comparable(op, lt, rt, node)
