@@ -263,6 +263,7 @@ def render_text(result: DiffResult, lang: str = "mn") -> str:
     out.append(_totals(result, lang))
     width = max(len(label.get(lang)) for label in IMPACT_LABELS.values())
     current = None
+    previous: Change | None = None
     for change in result.changes:
         if change.service != current:
             current = change.service
@@ -271,6 +272,11 @@ def render_text(result: DiffResult, lang: str = "mn") -> str:
             old_v, new_v = _versions(result, current)
             if old_v or new_v:
                 out.append(f"  {t('version', lang)} {old_v or '—'} → {new_v or '—'}")
+        if change.impact == "wording" and (
+            previous is None or previous.service != change.service or previous.impact != "wording"
+        ):
+            out.append(f"  — {IMPACT_SUMMARY['wording'].get(lang)} —")
+        previous = change
         out.append(f"  {IMPACT_LABELS[change.impact].get(lang):<{width}}  {describe(change, lang)}")
         out += [" " * (width + 6) + line for line in _detail_lines(change, lang)]
     return "\n".join(out)
@@ -297,7 +303,11 @@ def render_markdown(result: DiffResult, lang: str = "mn") -> str:
         by_service.setdefault(change.service, []).append(change)
     for sid, changes in by_service.items():
         out += ["", f"#### {_md(_service_title(result, sid, lang))}", ""]
+        wording_started = False
         for change in changes:
+            if change.impact == "wording" and not wording_started:
+                wording_started = True
+                out += ["", f"*{IMPACT_SUMMARY['wording'].get(lang)}:*", ""]
             label = IMPACT_LABELS[change.impact].get(lang)
             out.append(f"- {icons[change.impact]} **{label}** {_md(describe(change, lang))}")
             out += [f"  - {_md(line)}" for line in _detail_lines(change, lang)]

@@ -151,7 +151,8 @@ def diff_catalogs(
     for sid in sorted(set(old) & set(new)):
         pairs[sid] = ServicePair(old[sid], new[sid])
         changes.extend(diff_services(old[sid], new[sid]))
-    changes.sort(key=lambda c: (c.service, _subject_rank(c.subject)))
+    # Per service: the most severe first, wording last and kept apart, as reviewers read them.
+    changes.sort(key=lambda c: (c.service, SEVERITY[c.impact], _subject_rank(c.subject)))
     return DiffResult(changes, pairs)
 
 
@@ -191,7 +192,7 @@ def diff_services(old: Service, new: Service) -> list[Change]:
                     out.extend(_attr_changes(sid, kind, ident, attr, before, after, a[key], b[key], migrate, old, new))
     out.extend(_order_changes(sid, a, b))
     out = [replace(c, label=_label_of(c, a, b)) if c.label is None else c for c in out]
-    out.sort(key=lambda c: _subject_rank(c.subject))
+    out.sort(key=lambda c: (SEVERITY[c.impact], _subject_rank(c.subject)))
     return out
 
 
