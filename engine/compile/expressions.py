@@ -26,6 +26,8 @@ Evaluator = Callable[[Scope], Value]
 
 NUMBER, TEXT, BOOL, DATE, LIST, OBJECT, ANY, NULL = "number", "text", "bool", "date", "list", "object", "any", "null"
 _DATE_LITERAL = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BARE_DATE = re.compile(r"(?<![\w.])\d{4}-\d{2}-\d{2}(?![\w.])")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,15 @@ def compile_expression(text: str, env: Environment, expect: str | None = None) -
         return ExprError("EXPR001", "the expression is empty")
     if len(source) > _MAX_LENGTH:
         return ExprError("EXPR001", f"the expression is longer than {_MAX_LENGTH} characters")
+    bare_date = _BARE_DATE.search(_QUOTED.sub(lambda m: " " * len(m.group()), source))
+    if bare_date is not None:
+        # Unquoted, 2024-01-05 is arithmetic (or a Python error about octal numbers): say what is meant.
+        return ExprError(
+            "EXPR001",
+            f"a date must be written in quotes: '{bare_date.group()}'",
+            bare_date.start(),
+            f"write '{bare_date.group()}' (or today() for the current date)",
+        )
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as err:

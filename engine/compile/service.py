@@ -69,9 +69,10 @@ class Src:
 
     doc: Document
     path: PathKey
+    used_at: Src | None = None  # a shared group's field: the service's `use:` that brought it in
 
     def at(self, *more: str | int) -> Src:
-        return Src(self.doc, (*self.path, *more))
+        return Src(self.doc, (*self.path, *more), self.used_at)
 
     def span(self, key: bool = False) -> Span:
         return self.doc.span(self.path, key=key)
@@ -193,7 +194,7 @@ class ServiceCompiler:
                         did_you_mean(raw["use"], self.reg.field_groups) or None,
                     )
                     continue
-                group_src = Src(group.doc, group.path)
+                group_src = Src(group.doc, group.path, item_src.at("use"))
                 for g_index, g_raw in enumerate(group.value.get("fields", [])):
                     if "use" not in g_raw:
                         out.append((g_raw, group_src.at("fields", g_index), raw["use"]))
@@ -203,13 +204,14 @@ class ServiceCompiler:
 
     def declare_types(self, raw_fields: list[tuple[dict[str, Any], Src, str | None]], into: dict[str, Type]) -> None:
         """A first pass so that expressions may name any field of the service, before or after."""
-        for raw, src, _ in raw_fields:
+        for raw, src, group in raw_fields:
             fid = raw["id"]
             if fid in into:
+                # A clash brought in by `use:` is the service's to fix: point at its `use:` line.
                 self.report(
                     "FIELD001",
-                    f"field id '{fid}' is used twice",
-                    src.at("id"),
+                    f"field id '{fid}' is used twice" + (f" (it comes with the group '{group}')" if group else ""),
+                    src.used_at if src.used_at is not None else src.at("id"),
                     "give each field its own id (fields of a shared group count too)",
                 )
                 continue
@@ -563,13 +565,25 @@ class ServiceCompiler:
             rsrc = src.at(index)
             check = self.expression(raw["check"], rsrc.at("check"), env, BOOL)
             target = raw.get("field") or (sorted(check.names)[0] if check is not None and check.names else "")
-            if target.split(".")[0].split("[")[0] not in known:
+            base, _, part = target.split("[")[0].partition(".")
+            if base not in known:
                 self.report(
                     "EXPR002",
                     f"rule field '{target}' is not a field of this service",
                     rsrc.at("field"),
                     did_you_mean(target, known) or None,
                 )
+            elif part:
+                # `vehicles.passenger`: the message would be shown at a field that does not exist.
+                t = self.types.get(base)
+                parts = (t.item.parts if t and t.kind == LIST and t.item else t.parts if t else None) or {}
+                if part not in parts:
+                    self.report(
+                        "EXPR002",
+                        f"rule field '{target}': '{base}' has no field '{part}'",
+                        rsrc.at("field"),
+                        did_you_mean(part, parts) or None,
+                    )
             if check is not None:
                 out.append(Rule(raw["id"], check, target, I18n.of(raw["message"]), rsrc.span()))
         return tuple(out)
