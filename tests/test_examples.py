@@ -81,8 +81,8 @@ def test_there_are_three_examples_one_municipal() -> None:
     assert scopes == {"central", "municipal"}
 
 
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=rel)
-def test_example_names_its_schema_on_the_first_line(path: Path) -> None:
+@pytest.mark.parametrize("path", EXAMPLE_FILES + SERVICE_FILES, ids=rel)
+def test_service_names_its_schema_on_the_first_line(path: Path) -> None:
     first = path.read_text(encoding="utf-8").splitlines()[0]
     match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
     assert match is not None, first
