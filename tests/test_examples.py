@@ -344,7 +344,7 @@ def test_guide_snippet_is_copied_exactly(index: int) -> None:
 
 def test_the_guides_first_service_compiles_cleanly(tmp_path: Path) -> None:
     text = GUIDE.read_text(encoding="utf-8")
-    match = re.search(r"```yaml\n# (service_defs/\S+\.yaml)\n(.*?)```", text, re.DOTALL)
+    match = re.search(r"<!-- first-service: (service_defs/\S+\.yaml) .*?-->\n```yaml\n(.*?)```", text, re.DOTALL)
     assert match is not None
     target = tmp_path / match.group(1)
     target.parent.mkdir(parents=True)
