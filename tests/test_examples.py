@@ -346,6 +346,7 @@ def test_the_guides_first_service_compiles_cleanly(tmp_path: Path) -> None:
     text = GUIDE.read_text(encoding="utf-8")
     match = re.search(r"<!-- first-service: (service_defs/\S+\.yaml) .*?-->\n```yaml\n(.*?)```", text, re.DOTALL)
     assert match is not None
+    assert match.group(2).startswith("# yaml-language-server: $schema=../../../docs/schema/service.schema.json\n")
     target = tmp_path / match.group(1)
     target.parent.mkdir(parents=True)
     target.write_text(match.group(2), encoding="utf-8")
