@@ -73,7 +73,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from engine.catalog import load_catalog
+    from engine.catalog import find_root, load_catalog
     from engine.report import render_json, render_text, summary
 
     for p in args.paths:
@@ -83,6 +83,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.paths)
     problems = list(catalog.problems)
     files = len(catalog.documents)
+    if find_root(Path(args.paths[0])) is None:
+        # Without the shared registries every agency, office and role looks unknown: say why once.
+        print(
+            f"tsonkh: note: no service_defs/_shared/ folder above {args.paths[0]}, so the shared registries "
+            "and workflow patterns were not read; run the check inside the project",
+            file=sys.stderr,
+        )
     if args.format == "json":
         print(render_json(problems))
     else:

@@ -123,3 +123,14 @@ def assert_exit_code_follows_the_rule(transcript: str) -> None:
         return
     expected = 1 if errors or (warnings and "--strict" in command) else 0
     assert code == expected
+
+
+def test_outside_a_project_the_checker_says_why_every_reference_is_unknown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copyfile(CASES / "clean-file" / "lost-certificate.yaml", tmp_path / "lost-certificate.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "lost-certificate.yaml"]) == 1
+    out, err = capsys.readouterr()
+    assert "REF001 unknown agency 'gasr'" in out
+    assert "no service_defs/_shared/ folder above lost-certificate.yaml" in err
