@@ -16,6 +16,7 @@ ENV = Environment(
         "m": Type("number", label="m"),
         "reason": Type("text", options=frozenset({"lost", "damaged"}), label="reason"),
         "born": Type("date", label="born"),
+        "slot": Type("date", label="slot"),  # a datetime field: same type, datetime values
         "agree": Type("bool", label="agree"),
         "kids": Type("list", Type("object", parts={"age": Type("number", label="age")}), label="kids"),
     },
@@ -56,6 +57,11 @@ def error(text: str) -> ExprError:
         ("n / m", {"n": 1, "m": 0}, None),  # division by zero is unknown, not a crash
         ("empty(reason)", {}, True),
         ("max(n, m, 10)", {"n": 3, "m": 12}, 12),
+        # a datetime answer meets a date answer on its day, in comparisons and date functions
+        ("born >= slot", {"born": dt.date(2026, 7, 1), "slot": dt.datetime(2026, 7, 1, 10, 30)}, True),
+        ("slot > born", {"born": dt.date(2026, 7, 1), "slot": dt.datetime(2026, 7, 1, 10, 30)}, False),
+        ("slot < today()", {"slot": dt.datetime(2026, 6, 14, 23, 0)}, True),
+        ("days_between(born, slot)", {"born": dt.date(2026, 7, 1), "slot": dt.datetime(2026, 7, 3, 9, 0)}, 2),
     ],
 )
 def test_evaluation(text: str, answers: dict[str, object], expected: object) -> None:

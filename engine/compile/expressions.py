@@ -159,9 +159,19 @@ def _null_safe2(op: Callable[[Value, Value], Value]) -> Callable[[Value, Value],
     def apply(a: Value, b: Value) -> Value:
         if a is None or b is None:
             return None
-        return op(a, b)
+        return op(*_same_date_kind(a, b))
 
     return apply
+
+
+def _same_date_kind(a: Value, b: Value) -> tuple[Value, Value]:
+    """Date and datetime fields share the type `date`: a datetime meets a date on its day
+    (Python cannot order a datetime against a date)."""
+    if isinstance(a, dt.datetime) and isinstance(b, dt.date) and not isinstance(b, dt.datetime):
+        return a.date(), b
+    if isinstance(b, dt.datetime) and isinstance(a, dt.date) and not isinstance(a, dt.datetime):
+        return a, b.date()
+    return a, b
 
 
 def _divide(a: Value, b: Value) -> Value:
@@ -189,6 +199,10 @@ _CMP_OPS: dict[str, Callable[[Value, Value], Value]] = {
     "in": lambda a, b: a in b,
     "not in": lambda a, b: a not in b,
 }
+
+
+def _days_between(a: dt.date, b: dt.date) -> int:
+    return (b - a).days
 
 
 def _years_between(a: dt.date, b: dt.date) -> int:
@@ -519,8 +533,10 @@ def _empty(value: Value) -> bool:
 FUNCTIONS: dict[str, _Function] = {
     "today": _Function((0, 0), (), T_DATE, lambda env: env.today),
     "age": _Function((1, 1), (DATE,), T_NUMBER, lambda env: lambda d: _years_between(d, env.today())),
-    "years_between": _Function((2, 2), (DATE,), T_NUMBER, lambda env: _years_between),
-    "days_between": _Function((2, 2), (DATE,), T_NUMBER, lambda env: lambda a, b: (b - a).days),
+    "years_between": _Function(
+        (2, 2), (DATE,), T_NUMBER, lambda env: lambda a, b: _years_between(*_same_date_kind(a, b))),
+    "days_between": _Function(
+        (2, 2), (DATE,), T_NUMBER, lambda env: lambda a, b: _days_between(*_same_date_kind(a, b))),
     "count": _Function((1, 1), (LIST,), T_NUMBER, lambda env: _count, null_safe=False),
     "sum": _Function((1, 1), (LIST,), T_NUMBER, lambda env: _sum, null_safe=False),
     "min": _Function((1, 9), (NUMBER,), T_NUMBER, lambda env: min),
