@@ -1,4 +1,4 @@
-"""The submission validator, on inline services and on generated ones: valid answers pass, one bad field is caught there."""
+"""The submission validator on inline and generated services: valid answers pass, a bad field is caught there."""
 
 from __future__ import annotations
 
@@ -175,3 +175,33 @@ def test_one_bad_field_is_rejected_at_that_field(definition: dict[str, Any], dat
     bad = {**answers, target.id: INVALID[target.type]}
     errors = service.validate(bad, TODAY).errors
     assert target.id in {e.path for e in errors}
+
+
+def test_a_shared_group_can_be_shown_on_a_condition(check_yaml: CheckYaml) -> None:
+    catalog = check_yaml(service_yaml("""\
+    sections:
+      - id: main
+        title: {mn: Үндсэн, en: Main}
+        fields:
+          - id: kind
+            type: choice
+            label: {mn: Төрөл, en: Kind}
+            options:
+              - {value: person, label: {mn: Иргэн, en: Person}}
+              - {value: company, label: {mn: Байгууллага, en: Company}}
+          - {use: applicant, show_if: "kind == 'person'"}
+    """))
+    service = catalog.services["sample"]
+    assert service.validate({"kind": "company"}, TODAY).ok
+    assert {e.path for e in service.validate({"kind": "person"}, TODAY).errors} == {"applicant_register",
+                                                                                    "applicant_phone"}
+    broken = check_yaml(service_yaml("""\
+    sections:
+      - id: main
+        title: {mn: Үндсэн, en: Main}
+        fields:
+          - {id: kind, type: text, label: {mn: Төрөл, en: Kind}}
+          - {use: applicant, show_if: "knd == 'person'"}
+    """))
+    (problem,) = broken.errors
+    assert problem.code == "EXPR002" and problem.span is not None and problem.span.line == 17 and problem.span.col == 36

@@ -174,7 +174,13 @@ FIELD_VARIANTS: dict[str, dict[str, Key]] = {
 
 field_shape = Either(
     options=(
-        (has_key("use"), Obj(keys={"use": Key(snake_id, True)}, doc="insert a shared field group")),
+        (
+            has_key("use"),
+            Obj(
+                keys={"use": Key(snake_id, True), "show_if": Key(expression)},
+                doc="insert a shared field group, optionally only when show_if holds",
+            ),
+        ),
         (lambda v: True, Tagged(tag="type", common=COMMON_FIELD_KEYS, variants=FIELD_VARIANTS)),
     ),
     expected="a field",

@@ -174,6 +174,7 @@ class ServiceCompiler:
         self.problems: list[Problem] = []
         self.types: dict[str, Type] = {}
         self.fields_by_id: dict[str, Field] = {}
+        self.group_conditions: dict[str, Src] = {}  # field id → where its group's show_if was written
 
     def report(self, code: str, message: str, src: Src, hint: str | None = None, key: bool = False) -> None:
         self.problems.append(problem(code, message, src.span(key), hint))
@@ -195,9 +196,16 @@ class ServiceCompiler:
                     )
                     continue
                 group_src = Src(group.doc, group.path, item_src.at("use"))
+                condition = raw.get("show_if")
                 for g_index, g_raw in enumerate(group.value.get("fields", [])):
-                    if "use" not in g_raw:
-                        out.append((g_raw, group_src.at("fields", g_index), raw["use"]))
+                    if "use" in g_raw:
+                        continue
+                    if isinstance(condition, str) and isinstance(g_raw.get("id"), str):
+                        # The group's condition joins each field's own; problems in it point at the use site.
+                        own = g_raw.get("show_if")
+                        g_raw = {**g_raw, "show_if": f"({condition}) and ({own})" if own else condition}
+                        self.group_conditions[g_raw["id"]] = item_src.at("show_if")
+                    out.append((g_raw, group_src.at("fields", g_index), raw["use"]))
                 continue
             out.append((raw, item_src, None))
         return out
@@ -296,7 +304,8 @@ class ServiceCompiler:
     ) -> Field | None:
         kind = raw["type"]
         env = Environment(self.types, item_types)
-        show_if = self.expression(raw.get("show_if"), src.at("show_if"), env, BOOL)
+        show_if_src = self.group_conditions.get(raw["id"]) if item_types is None else None
+        show_if = self.expression(raw.get("show_if"), show_if_src or src.at("show_if"), env, BOOL)
         required_if = self.expression(raw.get("required_if"), src.at("required_if"), env, BOOL)
         if raw.get("required") is True and "required_if" in raw:
             self.report(
