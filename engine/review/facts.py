@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.check.format import CONTENT_TYPES
 from engine.compile.expressions import Compiled
-from engine.compile.model import Field, I18n
+from engine.compile.model import Field, I18n, Option
 from engine.compile.service import Service
 
 Subject = tuple[str, str]  # (kind, id): ("field", "children.name"), ("state", "submitted"), ("service", "")
@@ -91,12 +91,24 @@ _FIELD_ATTRS = (
 def _field_facts(f: Field, section: str, position: int, parent: str | None, out: Facts) -> None:
     path = f"{parent}.{f.id}" if parent else f.id
     attrs: dict[str, Any] = {name: _plain(getattr(f, name)) for name in _FIELD_ATTRS}
-    attrs["options"] = {o.value: (o.label, o.parent) for o in f.options}
+    # Keyed by (parent, value): a cascading list repeats values under each parent (khoroo 1 of every
+    # district), and the order of its parents in the YAML is no part of its meaning.
+    attrs["options"] = {(o.parent or "", o.value): o.label for o in sorted(f.options, key=_option_key)}
     attrs["section"] = section
     attrs["position"] = position
     out[("field", path)] = attrs
     for index, sub in enumerate(f.fields):
         _field_facts(sub, section, index, path, out)
+
+
+def _option_key(option: Option) -> tuple[str, str]:
+    return (option.parent or "", option.value)
+
+
+def option_name(key: tuple[str, str]) -> str:
+    """`lost`, or `bayangol/3` for the third khoroo of Bayangol."""
+    parent, value = key
+    return f"{parent}/{value}" if parent else value
 
 
 def service_facts(service: Service) -> Facts:

@@ -135,9 +135,6 @@ _T = {
     ),
     "option_added": I18n("сонголт нэмэгдсэн: {after}", "option added: {after}"),
     "option_removed": I18n("сонголт хасагдсан: {before}", "option removed: {before}"),
-    "option_parent": I18n(
-        "{attr} сонголтын эцэг утга: {before} → {after}", "parent of option {attr}: {before} → {after}"
-    ),
     "reworded": I18n("{attr} ({language}): «{before}» → «{after}»", "{attr} ({language}): “{before}” → “{after}”"),
     "moved": I18n("{before} хэсгээс {after} хэсэг рүү шилжсэн", "moved from section {before} to {after}"),
     "reordered": I18n("{attr} дараалал: {before} → {after}", "order of {attr}: {before} → {after}"),

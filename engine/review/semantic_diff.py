@@ -21,7 +21,7 @@ from typing import Any
 from engine.compile.fields import date_bound
 from engine.compile.model import I18n
 from engine.compile.service import Service
-from engine.review.facts import SUBJECT_ORDER, Facts, Subject, as_json, service_facts
+from engine.review.facts import SUBJECT_ORDER, Facts, Subject, as_json, option_name, service_facts
 
 BREAKING_CASES, BREAKING_DRAFTS, BEHAVIOUR, WORDING = "breaking-cases", "breaking-drafts", "behaviour", "wording"
 IMPACTS = (BREAKING_CASES, BREAKING_DRAFTS, BEHAVIOUR, WORDING)
@@ -389,37 +389,36 @@ def _reworded(sid: str, kind: str, ident: str, attr: str, before: Any, after: An
     return out
 
 
-def _option_changes(sid: str, ident: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Change]:
+def _option_changes(
+    sid: str, ident: str, before: Mapping[tuple[str, str], I18n], after: Mapping[tuple[str, str], I18n]
+) -> list[Change]:
+    """Options are matched by (parent, value); `before`/`after` of a change carry the bare value, the
+    one a draft's answer holds, and the parent shows in the option's name."""
     out = []
-    for value, (label, _parent) in before.items():
-        if value not in after:
+    for key, label in before.items():
+        if key not in after:
             out.append(
                 Change(
-                    sid, "field", ident, "option_removed", BREAKING_DRAFTS, attr="options", before=value,
-                    value_label=label,
+                    sid, "field", ident, "option_removed", BREAKING_DRAFTS, attr="options", before=key[1],
+                    value_label=_with_parent(label, key),
                 )
             )  # fmt: skip
-    for value, (label, _parent) in after.items():
-        if value not in before:
+    for key, label in after.items():
+        if key not in before:
             out.append(
                 Change(
-                    sid, "field", ident, "option_added", BEHAVIOUR, attr="options", after=value,
-                    value_label=label,
+                    sid, "field", ident, "option_added", BEHAVIOUR, attr="options", after=key[1],
+                    value_label=_with_parent(label, key),
                 )
             )  # fmt: skip
-    for value in before.keys() & after.keys():
-        (old_label, old_parent), (new_label, new_parent) = before[value], after[value]
-        if old_parent != new_parent:
-            out.append(
-                Change(
-                    sid, "field", ident, "option_parent", BREAKING_DRAFTS, attr=value,
-                    before=old_parent, after=new_parent,
-                )
-            )  # fmt: skip
-        for change in _reworded(sid, "field", ident, f"option {value}", old_label, new_label):
-            out.append(change)
+    for key in sorted(before.keys() & after.keys()):
+        out.extend(_reworded(sid, "field", ident, f"option {option_name(key)}", before[key], after[key]))
     out.sort(key=lambda c: (str(c.before or c.after or ""), c.what))
     return out
+
+
+def _with_parent(label: I18n, key: tuple[str, str]) -> I18n:
+    return I18n(f"{label.mn} ({key[0]})", f"{label.en} ({key[0]})") if key[0] else label
 
 
 def _order_changes(sid: str, a: Facts, b: Facts) -> list[Change]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.catalog import find_root, load_catalog
 from engine.compile.model import I18n
 from engine.compile.service import Service
-from engine.review.facts import service_facts, show
+from engine.review.facts import option_name, service_facts, show
 
 
 def render_service(service: Service) -> str:
@@ -26,9 +26,8 @@ def render_service(service: Service) -> str:
             if value is False and attr != "required":  # switches that are off say nothing
                 continue
             if attr == "options":
-                for option, (label, parent) in value.items():
-                    suffix = f" (parent {parent})" if parent else ""
-                    lines.append(f"  option {option}: {label.mn} / {label.en}{suffix}")
+                for key, label in value.items():
+                    lines.append(f"  option {option_name(key)}: {label.mn} / {label.en}")
                 continue
             if isinstance(value, I18n):
                 lines.append(f"  {attr}.mn: {value.mn}")

@@ -106,3 +106,26 @@ def test_a_field_under_a_new_id_is_a_rename(tmp_path: Path) -> None:
 
 
 NOTE = "      - {id: %s, type: text, label: {mn: Тэмдэглэл, en: Note}, required: false}\n"
+
+
+def test_the_order_of_a_cascading_lists_parents_is_no_change(tmp_path: Path) -> None:
+    """Khoroo 1 exists in every district: options are told apart by their parent, not by position."""
+    services = []
+    for side, counts in (("a", "{bayangol: 3, khan_uul: 2}"), ("b", "{khan_uul: 2, bayangol: 3}")):
+        root = build_side("wording", "old", tmp_path / side)
+        registries = root / "service_defs" / "_shared" / "registries.yaml"
+        text = registries.read_text(encoding="utf-8")
+        assert "counts: {bayangol: 3, khan_uul: 2}" in text
+        registries.write_text(text.replace("counts: {bayangol: 3, khan_uul: 2}", f"counts: {counts}"), "utf-8")
+        services.append(load_catalog([root / "service_defs"], root=root).services["test-certificate"])
+    assert diff_services(*services) == []
+    root = tmp_path / "c"
+    fewer = build_side("wording", "old", root)
+    registries = fewer / "service_defs" / "_shared" / "registries.yaml"
+    text = registries.read_text(encoding="utf-8").replace("bayangol: 3, khan_uul: 2", "bayangol: 2, khan_uul: 2")
+    registries.write_text(text, encoding="utf-8")
+    smaller = load_catalog([fewer / "service_defs"], root=fewer).services["test-certificate"]
+    (change,) = diff_services(services[0], smaller)
+    assert (change.id, change.what, change.before, change.value_label.en) == (
+        "khoroo", "option_removed", "3", "Khoroo 3 (bayangol)",
+    )  # fmt: skip
