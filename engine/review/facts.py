@@ -140,7 +140,7 @@ def service_facts(service: Service) -> Facts:
             "type": doc.type,
             "required": doc.required,
             "required_if": _plain(doc.required_if),
-            "accept": tuple(_MIME_NAMES.get(m, m) for m in doc.accept),
+            "accept": tuple(sorted(_MIME_NAMES.get(m, m) for m in doc.accept)),  # a set: order means nothing
             "max_size_mb": doc.max_size_mb,
             "max_count": doc.max_count,
             "registry": doc.registry,

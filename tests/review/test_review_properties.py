@@ -31,9 +31,10 @@ _TARGET = _WORK / "project" / "service_defs" / "central" / "gasr" / "generated.y
 _PATTERN = yaml.safe_load((FIXTURE_PROJECT / "workflows" / "simple-review.yaml").read_text(encoding="utf-8"))
 
 
-def compile_text(text: str) -> Service:
-    _TARGET.write_text(text, encoding="utf-8")
-    catalog = load_catalog([_WORK / "project" / "service_defs"], root=_WORK / "project")
+def compile_text(text: str, project: str = "project") -> Service:
+    target = _WORK / project / _TARGET.relative_to(_WORK / "project")
+    target.write_text(text, encoding="utf-8")
+    catalog = load_catalog([_WORK / project / "service_defs"], root=_WORK / project)
     assert catalog.errors == [], [(p.code, p.message) for p in catalog.errors]
     return catalog.services["generated"]
 
@@ -103,6 +104,24 @@ def test_reformatting_is_an_empty_diff(
         ) + "\n"  # fmt: skip
     after = compile_text(text)
     assert diff_services(before, after) == []
+
+
+_REGISTRIES = FIXTURE_PROJECT / "service_defs" / "_shared" / "registries.yaml"
+shutil.copytree(FIXTURE_PROJECT, _WORK / "shuffled")
+
+
+@_SETTINGS
+@given(definition=service_def(), seed=st.integers(0, 10_000), indent=st.integers(2, 5))
+def test_reformatting_the_shared_registries_is_an_empty_diff(
+    definition: dict[str, Any], seed: int, indent: int
+) -> None:
+    registries = yaml.safe_load(_REGISTRIES.read_text(encoding="utf-8"))
+    shuffled = yaml.safe_dump(
+        _shuffled(registries, random.Random(seed)), allow_unicode=True, sort_keys=False, indent=indent
+    )
+    (_WORK / "shuffled" / _REGISTRIES.relative_to(FIXTURE_PROJECT)).write_text(shuffled, encoding="utf-8")
+    text = yaml.safe_dump(definition, allow_unicode=True, sort_keys=False)
+    assert diff_services(compile_text(text), compile_text(text, "shuffled")) == []
 
 
 # --- mutations: each one changes the meaning of any generated service -----------------------------
