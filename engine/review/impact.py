@@ -111,7 +111,7 @@ _INDEX = re.compile(r"\[\d+\]")
 
 
 @dataclass
-class _Draft:
+class PreparedDraft:
     answers: Mapping[str, Any]
     documents: frozenset[str] | None
     newly_failing: set[tuple[str, str]] = field(default_factory=set)  # (field path without indexes, code)
@@ -119,14 +119,14 @@ class _Draft:
     fee_changes: bool = False
 
 
-def _prepare_drafts(
+def prepare_drafts(
     old: Service | None, new: Service | None, rows: Iterable[StoredDraft | Mapping[str, Any]]
-) -> list[_Draft]:
+) -> list[PreparedDraft]:
     out = []
     for row in rows:
         stored = row if isinstance(row, StoredDraft) else StoredDraft(row)
         answers = stored.answers
-        draft = _Draft(answers, stored.documents)
+        draft = PreparedDraft(answers, stored.documents)
         if old is not None and new is not None:
             before = {(_INDEX.sub("", e.path), e.code) for e in old.validate(answers).errors}
             after = {(_INDEX.sub("", e.path), e.code) for e in new.validate(answers).errors}
@@ -155,7 +155,7 @@ def _holds_value(answers: Mapping[str, Any], path: str, option: Any) -> bool:
     return value == option or (isinstance(value, list) and option in value)
 
 
-def _drafts_hit(change: Change, drafts: list[_Draft]) -> int:
+def draft_hit(change: Change, drafts: list[PreparedDraft]) -> int:
     subject = change.subject
     if subject == "field":
         if change.what == "option_removed":
@@ -211,15 +211,15 @@ def count_impact(result: DiffResult, source: str | Rows) -> DiffResult:
     """A copy of `result` whose changes carry `drafts` and `cases` counts."""
     rows = SqlRows(source) if isinstance(source, str) else source
     changes = []
-    prepared: dict[str, tuple[list[_Draft], list[tuple[str, Mapping[str, Any]]], Service | None]] = {}
+    prepared: dict[str, tuple[list[PreparedDraft], list[tuple[str, Mapping[str, Any]]], Service | None]] = {}
     for change in result.changes:
         pair = result.pairs.get(change.service)
         if change.service not in prepared:
             old = pair.old if pair else None
             new = pair.new if pair else None
             stored_id = old.id if old is not None else change.service
-            drafts = _prepare_drafts(old, new, rows.drafts(stored_id))
+            drafts = prepare_drafts(old, new, rows.drafts(stored_id))
             prepared[change.service] = (drafts, in_flight(old, rows.cases(stored_id)), old)
         drafts, cases, old = prepared[change.service]
-        changes.append(replace(change, drafts=_drafts_hit(change, drafts), cases=_cases_hit(change, cases, old)))
+        changes.append(replace(change, drafts=draft_hit(change, drafts), cases=_cases_hit(change, cases, old)))
     return replace(result, changes=changes)

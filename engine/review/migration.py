@@ -1,4 +1,5 @@
-"""Moving cases in flight from one version of a service to the next: which state each one lands in.
+"""Moving cases in flight from one version of a service to the next: which state each one lands in,
+and what a saved draft must be told when it is reopened under the new version.
 
 The portal calls `plan_migration(old, new)` on deploy. A case in a state that still exists and is
 still not final stays where it is; a case in a state the new version removes (or makes final)
@@ -8,10 +9,13 @@ must not be deployed (`tsonkh diff OLD NEW --fail-on breaking-cases` refuses it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from engine.compile.model import SubmissionError
 from engine.compile.service import Service
+from engine.review.semantic_diff import Change, diff_services
 
 
 @dataclass(frozen=True)
@@ -50,3 +54,32 @@ def plan_migration(old: Service, new: Service) -> MigrationPlan:
         else:
             stranded.append(name)
     return MigrationPlan(moves, tuple(stranded))
+
+
+@dataclass(frozen=True)
+class DraftReview:
+    """What changed for one saved draft: the changes of the service that touch it (a field it
+    answered, an option it chose, a document it lacks, a fee or office that differs for it), and
+    the errors the new version finds that the old one did not — the portal shows both to the
+    citizen when the draft is reopened."""
+
+    changes: tuple[Change, ...]
+    new_errors: tuple[SubmissionError, ...]
+
+    @property
+    def blocking(self) -> bool:
+        return bool(self.new_errors)
+
+
+def review_draft(
+    old: Service, new: Service, answers: Mapping[str, Any], documents: Iterable[str] | None = None
+) -> DraftReview:
+    """`documents`: the document ids the draft has uploads for (None when unknown)."""
+    from engine.review.impact import StoredDraft, draft_hit, prepare_drafts
+
+    stored = StoredDraft(answers, frozenset(documents) if documents is not None else None)
+    (draft,) = prepare_drafts(old, new, [stored])
+    touching = tuple(c for c in diff_services(old, new) if draft_hit(c, [draft]))
+    before = {(e.path, e.code) for e in old.validate(answers).errors}
+    new_errors = tuple(e for e in new.validate(answers).errors if (e.path, e.code) not in before)
+    return DraftReview(touching, new_errors)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from engine.catalog import load_catalog
 from engine.compile.service import Service
 from engine.review.impact import ImpactError, SqlRows, count_impact
-from engine.review.migration import plan_migration
+from engine.review.migration import plan_migration, review_draft
 from tests.review.support import build_side, diff_pair
 
 db = pytest.importorskip("engine.run.db", reason="the portal's schema (engine/run/db.py) is not in this checkout")
@@ -184,3 +184,20 @@ def test_a_newly_required_document_counts_the_drafts_without_that_upload(tmp_pat
     result = count_impact(diff_pair("documents", tmp_path), url)
     assert _by(result, "document", "photo", "now_required").drafts == 1  # draft 2; draft 1 has a photo
     assert _by(result, "document", "old_certificate", "added").drafts == 2
+
+
+def test_review_draft_tells_a_citizen_what_changed_for_their_draft(tmp_path: Path) -> None:
+    old, new = _service("constraints", "old", tmp_path), _service("constraints", "new", tmp_path)
+    review = review_draft(old, new, {"copies": 4, "reason": "lost"})
+    assert review.blocking
+    assert [e.path for e in review.new_errors] == ["copies"]
+    assert {(c.id, c.what) for c in review.changes} == {("copies", "tightened"), ("copies", "loosened")}
+    untouched = review_draft(old, new, {"copies": 2})
+    assert not untouched.blocking
+    assert ("copies", "tightened") not in {(c.id, c.what) for c in untouched.changes}
+
+
+def test_review_draft_names_the_documents_it_lacks(tmp_path: Path) -> None:
+    old, new = _service("documents", "old", tmp_path), _service("documents", "new", tmp_path)
+    lacking = {c.id for c in review_draft(old, new, {}, documents=["photo"]).changes if c.impact == "breaking-drafts"}
+    assert lacking == {"old_certificate"}
