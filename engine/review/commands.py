@@ -28,6 +28,7 @@ def register_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="exit 1 when changes of this impact (or worse) remain after migrations",
     )
     parser.add_argument("--database", metavar="URL", help="count the drafts and cases in flight each change affects")
+    parser.add_argument("--service", action="append", metavar="ID", help="only these services (repeatable)")
     parser.add_argument("--textconv", metavar="FILE", help="print the semantic rendering of one file (git driver)")
     parser.set_defaults(handler=cmd_diff)
 
@@ -53,6 +54,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
     try:
         result = diff_catalogs(old.catalog.services, new.catalog.services, old.uncompiled, new.uncompiled)
         result.old_label, result.new_label = old.label, new.label
+        if args.service:
+            wanted = set(args.service)
+            result.changes = [c for c in result.changes if c.service in wanted or c.before in wanted]
         for side in (old, new):
             for sid in sorted(side.uncompiled):
                 result.warnings.append(

@@ -152,6 +152,10 @@ _T = {
         "{n} breaking change(s) lack a migration (--fail-on {level})",
     ),
     "warning": I18n("анхааруулга", "warning"),
+    "stranding": I18n(
+        "{n} өөрчлөлт явцад буй хэргийг гацаана: хасагдсан төлвүүдийг workflow.migrate-д заана уу.",
+        "{n} change(s) would strand cases in flight: map the removed states under workflow.migrate.",
+    ),
     "version": I18n("хувилбар", "version"),
     "no_answer": I18n("хариулаагүй", "no answer"),
 }
@@ -294,6 +298,8 @@ def render_markdown(result: DiffResult, lang: str = "mn") -> str:
         return "\n".join(out) + "\n"
     counts = result.counts()
     out.append(" · ".join(f"**{counts[i]}** {IMPACT_SUMMARY[i].get(lang)}" for i in IMPACTS))
+    if counts["breaking-cases"]:
+        out += ["", f"> 🛑 {t('stranding', lang, n=counts['breaking-cases'])}"]
     icons = {"breaking-cases": "🛑", "breaking-drafts": "⚠️", "behaviour": "🔧", "wording": "✏️"}
     by_service: dict[str, list[Change]] = {}
     for change in result.changes:

@@ -139,3 +139,10 @@ def test_a_side_that_does_not_compile_is_not_a_removal(repo: Path) -> None:
     payload = json.loads(tsonkh(repo, "diff", "HEAD", "--format", "json").stdout)
     assert payload["changes"] == []
     assert any("test-certificate" in w for w in payload["warnings"])
+
+
+def test_service_filter(repo: Path) -> None:
+    _apply("service_added_removed", repo)
+    (repo / SERVICE).unlink()
+    payload = json.loads(tsonkh(repo, "diff", "HEAD", "--service", "birth-extract", "--format", "json").stdout)
+    assert [(c["service"], c["what"]) for c in payload["changes"]] == [("birth-extract", "added")]
