@@ -208,6 +208,8 @@ def test_examples_use_every_field_type_and_both_address_areas() -> None:
     assert any("min_items" in f and "max_items" in f for f in repeats)
     assert any(f.get("options") == "ub_khoroos" and "depends_on" in f for f in fields), "khoroo by district"
     assert {f["prefill"].split(".")[0] for f in fields if "prefill" in f} == {"profile", "registry"}
+    uses = [n for n in all_nodes() if isinstance(n, dict) and "use" in n]
+    assert any("show_if" in u for u in uses), "a shared group inserted on a condition"
 
 
 def test_examples_use_every_kind_of_document_fee_workflow_and_routing() -> None:
