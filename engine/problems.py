@@ -110,6 +110,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "FIELD010": ("error", "two options share a value"),
     "FIELD011": ("error", "unknown prefill source"),
     "FIELD012": ("warning", "a field that is both required and has required_if"),
+    "FIELD013": ("warning", "a cascading choice has no options for some answer to its parent"),
     # expressions
     "EXPR001": ("error", "the expression cannot be parsed"),
     "EXPR002": ("error", "the expression names an unknown field"),

@@ -205,3 +205,26 @@ def test_a_shared_group_can_be_shown_on_a_condition(check_yaml: CheckYaml) -> No
     """))
     (problem,) = broken.errors
     assert problem.code == "EXPR002" and problem.span is not None and problem.span.line == 17 and problem.span.col == 36
+
+
+def test_a_required_cascade_with_no_options_for_a_parent_value_is_warned(check_yaml: CheckYaml) -> None:
+    catalog = check_yaml(service_yaml("""\
+    sections:
+      - id: main
+        title: {mn: Үндсэн, en: Main}
+        fields:
+          - id: city
+            type: choice
+            label: {mn: Хот, en: City}
+            options:
+              - {value: ub, label: {mn: УБ, en: UB}}
+              - {value: erdenet, label: {mn: Эрдэнэт, en: Erdenet}}
+          - id: unit
+            type: choice
+            depends_on: city
+            label: {mn: Нэгж, en: Unit}
+            options:
+              - {value: first, label: {mn: Нэг, en: First}, parent: ub}
+    """))
+    assert [(p.code, p.severity) for p in catalog.problems] == [("FIELD013", "warning")]
+    assert "'erdenet'" in catalog.problems[0].message

@@ -66,6 +66,8 @@ CONTENT_TYPES = {
     "dwg": "image/vnd.dwg",
     "zip": "application/zip",
     "geojson": "application/geo+json",
+    "mp3": "audio/mpeg",
+    "mp4": "video/mp4",
 }
 OUTCOMES = ("granted", "rejected", "withdrawn", "completed", "expired")
 

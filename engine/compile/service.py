@@ -346,6 +346,8 @@ class ServiceCompiler:
                         src.at("depends_on"),
                         did_you_mean(depends_on, seen_choices) or None,
                     )
+                else:
+                    self.check_cascade(raw, src, options, depends_on, show_if)
         if raw.get("pattern") is not None:
             try:
                 re.compile(raw["pattern"])
@@ -442,6 +444,24 @@ class ServiceCompiler:
             parse=parser,
         )
         return field_obj
+
+    def check_cascade(
+        self, raw: dict[str, Any], src: Src, options: tuple[Option, ...], parent_id: str, show_if: Compiled | None
+    ) -> None:
+        """Every answer to the parent that shows the field must leave it an option, or no one can finish the form."""
+        parent = self.types.get(parent_id)
+        if parent is None or parent.options is None or raw.get("required") is False:
+            return  # an optional field may stay empty where no option fits
+        children = {o.parent for o in options}
+        for value in sorted(parent.options):
+            if value not in children and (show_if is None or show_if.truth({parent_id: value})):
+                self.report(
+                    "FIELD013",
+                    f"when {parent_id} is '{value}', {raw['id']} has no option left",
+                    src.at("options"),
+                    "add options with that parent, or make the field show_if only where it has options",
+                )
+                return
 
     # --- expressions -----------------------------------------------------------------------
     def expression(self, text: Any, src: Src, env: Environment, expect: str | None) -> Compiled | None:
