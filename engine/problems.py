@@ -86,6 +86,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "YAML005": ("error", "a mapping key that is not text"),
     "YAML006": ("error", "the file is empty or its top level is not a mapping"),
     "YAML007": ("error", "the file cannot be read as UTF-8 text"),
+    "YAML008": ("warning", "an unquoted '?' inside a flow mapping or list, which some YAML tools reject"),
     # shape
     "SHAPE001": ("error", "a required key is missing"),
     "SHAPE002": ("error", "an unknown key"),

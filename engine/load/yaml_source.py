@@ -150,13 +150,19 @@ class _Builder:
         self.doc = doc
         self.name = doc.path
 
-    def value(self, node: yaml.Node, path: PathKey) -> Any:
+    def value(self, node: yaml.Node, path: PathKey, in_flow: bool = False) -> Any:
         self.doc.spans[path] = _span(self.name, node)
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
-            return [self.value(item, (*path, index)) for index, item in enumerate(node.value)]
+            flow = bool(node.flow_style)
+            return [self.value(item, (*path, index), flow) for index, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
+        if in_flow and not node.style and "?" in node.value:
+            # libyaml reads `{mn: Хэн бэ?, en: …}`, but PyYAML's pure parser and some editors reject it.
+            self.doc.problems.append(problem(
+                "YAML008", "an unquoted '?' inside { } or [ ] is read differently by YAML tools",
+                _span(self.name, node), f'quote the text: "{node.value}"'))
         return self.scalar(node, path)
 
     def mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
@@ -191,7 +197,7 @@ class _Builder:
                 )
                 continue
             self.doc.key_spans[(*path, key)] = key_span
-            out[key] = self.value(value_node, (*path, key))
+            out[key] = self.value(value_node, (*path, key), bool(node.flow_style))
         return out
 
     def scalar(self, node: yaml.ScalarNode, path: PathKey) -> Any:
