@@ -80,6 +80,7 @@ UI = {
     "required_when": I18n("дараах үед: {x}", "when {x}"),
     "shown_when": I18n("Зөвхөн {x} үед асууна", "Asked only when {x}"),
     "checks": I18n("Шалгалтууд", "Checks"),
+    "must_hold": I18n("Биелэх ёстой нөхцөл:", "Must hold:"),
     "documents": I18n("Бүрдүүлэх баримт бичиг", "Documents"),
     "no_documents": I18n("Баримт бичиг шаардахгүй", "No documents needed"),
     "from_registry": I18n("ХУР системээс автоматаар татна", "fetched automatically from the state registry (ХУР)"),
