@@ -247,6 +247,14 @@ rule = Obj(
     }
 )
 
+effect = Obj(
+    keys={
+        "notify": Key(Text(enum=("applicant", "office", "agency"))),
+        "issue": Key(Text(doc="the kind of document issued (a template in renderers/documents)")),
+        "revoke": Key(Text(doc="the kind of document this step revokes (issued earlier to the same case)")),
+        "message": Key(Bilingual()),
+    }
+)
 state = Obj(
     keys={
         "label": Key(Bilingual(), True),
@@ -255,14 +263,7 @@ state = Obj(
         "final": Key(Boolean()),
         "outcome": Key(Text(enum=OUTCOMES)),
         "description": Key(Bilingual()),
-        "effects": Key(ListOf(Obj(keys={"notify": Key(Text()), "issue": Key(Text()), "message": Key(Bilingual())}))),
-    }
-)
-effect = Obj(
-    keys={
-        "notify": Key(Text(enum=("applicant", "office", "agency"))),
-        "issue": Key(Text()),
-        "message": Key(Bilingual()),
+        "effects": Key(ListOf(effect)),
     }
 )
 transition = Obj(

@@ -21,13 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from engine.compile.model import SubmissionError
 from engine.compile.service import Service
 from engine.compile.workflow import BACK, Transition
-from engine.run import audit
+from engine.run import audit, effects
+from engine.run.calendar import default_calendar
 from engine.run.db import applications, drafts, now, uploads
 from engine.run.services import ServiceBook
 
-# Fixed-date public holidays (Labour Law art. 53); lunar holidays (Tsagaan Sar) are declared yearly
-# by the government and can be added here when announced.
-HOLIDAYS = {(1, 1), (3, 8), (6, 1), (7, 11), (7, 12), (7, 13), (7, 14), (7, 15), (11, 26), (12, 29)}
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -53,17 +51,12 @@ class Outcome:
 
 
 def is_working_day(day: dt.date) -> bool:
-    return day.weekday() < 5 and (day.month, day.day) not in HOLIDAYS
+    return default_calendar().is_working_day(day)
 
 
 def add_working_days(start: dt.date, days: int) -> dt.date:
-    day = start
-    left = max(days, 0)
-    while left > 0:
-        day += dt.timedelta(days=1)
-        if is_working_day(day):
-            left -= 1
-    return day
+    """Working days by the holiday calendar kept as data (engine/run/holidays.yaml: Tsagaan Sar, Naadam, swaps)."""
+    return default_calendar().add_working_days(start, days)
 
 
 def new_tracking(today: dt.date) -> str:
@@ -210,6 +203,7 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
         from_state=None,
         to_state=workflow.initial,
     )
+    effects.after_submit(conn, book, get_application(conn, app_id) or {})  # notices and documents (issue 8)
     return Outcome(True, application=get_application(conn, app_id))
 
 
@@ -422,6 +416,7 @@ def fire(
         to_state=step.state,
         comment=(comment or "").strip() or None,
     )
+    effects.after_step(conn, book, app, get_application(conn, app_id) or {}, transition, actor.label)  # issue 8
     return Outcome(True, application=get_application(conn, app_id), details={"transition": transition})
 
 

@@ -1,0 +1,1 @@
+"""Issued documents: rendering, immutable storage, the applicant's download and public verification."""

@@ -1,0 +1,112 @@
+"""The delivery worker: sends due outbox messages and runs SLA timers; `tsonkh worker`, or inside `tsonkh serve`.
+
+One pass claims a batch (a lease, skip-locked on PostgreSQL), delivers each message outside any
+database transaction, and records the outcome; then it checks SLA deadlines. Every bit of state
+is in the database, so a worker can be killed at any point and another one carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from engine.run import outbox, sla
+from engine.run.calendar import HolidayCalendar, default_calendar
+from engine.run.delivery_settings import DeliverySettings
+from engine.run.notify.channels import Channel, DeliveryError, channels
+
+
+@dataclass
+class PassReport:
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    sla: Mapping[str, int] = field(default_factory=dict)
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: DeliverySettings,
+        book: Any = None,
+        calendar: HolidayCalendar | None = None,
+        senders: Mapping[str, Channel] | None = None,
+        name: str | None = None,
+        clock: Callable[[], dt.datetime] = outbox.utcnow,
+        max_attempts: int = outbox.MAX_ATTEMPTS,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.book = book
+        self.calendar = calendar or default_calendar()
+        self.senders = dict(senders) if senders is not None else channels(settings)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.clock = clock
+        self.max_attempts = max_attempts
+
+    def deliver_due(self, limit: int = 20) -> PassReport:
+        report = PassReport()
+        for message in outbox.claim(self.engine, self.name, self.clock(), limit):
+            sender = self.senders.get(message.kind)
+            try:
+                if sender is None:
+                    raise DeliveryError(f"no channel for {message.kind!r}")
+                sender.send(message)
+            except DeliveryError as err:
+                status = outbox.failed(self.engine, message, self.name, self.clock(), str(err), self.max_attempts)
+                if status == "dead":
+                    report.dead += 1
+                else:
+                    report.retried += 1
+                continue
+            except Exception as err:  # a bug in a channel must not stop the worker: retry like a failure
+                outbox.failed(self.engine, message, self.name, self.clock(), repr(err), self.max_attempts)
+                report.retried += 1
+                continue
+            outbox.delivered(self.engine, message, self.name, self.clock())
+            report.delivered += 1
+        return report
+
+    def run_once(self) -> PassReport:
+        report = PassReport()
+        if self.book is not None:
+            report.sla = sla.check(self.engine, self.book, self.calendar, self.clock().date())
+        delivered = self.deliver_due()
+        report.delivered, report.retried, report.dead = delivered.delivered, delivered.retried, delivered.dead
+        return report
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            try:
+                report = self.run_once()
+            except Exception as err:  # e.g. the database restarting: try again next pass
+                print(f"tsonkh worker: pass failed: {err!r}", flush=True)
+                report = PassReport()
+            if report.delivered or report.retried:
+                continue  # more may be waiting
+            stop.wait(self.settings.interval)
+
+
+async def run_in_background(worker: Worker, stop: asyncio.Event) -> None:
+    """The embedded setup: passes run in a thread (blocking I/O) from an asyncio task of `tsonkh serve`."""
+    while not stop.is_set():
+        try:
+            report = await asyncio.to_thread(worker.run_once)
+        except Exception as err:
+            print(f"tsonkh worker: pass failed: {err!r}", flush=True)
+            report = PassReport()
+        if report.delivered or report.retried:
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=worker.settings.interval)
