@@ -20,6 +20,7 @@ from engine.compile.model import DocumentRequirement, Field, SubmissionError
 from engine.compile.service import Service
 from engine.run import audit, auth, cases
 from engine.run.db import uploads
+from engine.run.exchange.flow import keep_locked
 from engine.run.files import clean_name, sniff
 from engine.run.web.app import LoginNeeded, Portal, portal_of
 from engine.run.web.forms import FormBuilder, apply_row_buttons, decode, display_value, html_id
@@ -307,6 +308,7 @@ async def section_page(request: Request) -> Response:
         form = await portal.form(request)
         button = next((b for b in ("_add", "_remove", "_refresh") if b in form), None)
         answers.update(decode(section.fields, form, drop_empty_rows=button is None))
+        keep_locked(answers)  # registry values the service does not let the citizen correct
         focus = apply_row_buttons(section.fields, answers, form)
         await portal.run(cases.save_answers, draft_id, citizen.id, answers)
         if "_save" in form:
@@ -361,6 +363,12 @@ def render_section(
         {f.id: f.label for f in service.fields},
     )
     views = builder.build(section.fields, answers)
+    from engine.run.web.exchange import mark_fields, registry_offer
+
+    mark_fields(views, draft["answers"])
+    offer = registry_offer(portal, service, draft, draft_id) if index == 0 else None
+    if notice is None and request.query_params.get("registry") == "failed":
+        notice = "registry_failed_notice"
     summary = [{"href": "#" + error_anchor(e.path, service), "text": e.message.get(lang)} for e in errors]
     back = f"/apply/{draft_id}/{index - 1}" if index > 0 else f"/services/{service.id}"
     return portal.render(
@@ -380,6 +388,7 @@ def render_section(
             "back": back,
             "correction": draft["application_id"] is not None,
             "action": f"/apply/{draft_id}/{index}",
+            "registry_offer": offer,
         },
         status=422 if errors else 200,
     )
@@ -655,7 +664,16 @@ def application_view(conn: Connection, portal: Portal, tracking: str, citizen: c
         "state": service.workflow.states.get(app["state"]),
         "history": audit.history(conn, app["id"]),
         "files": cases.application_uploads(conn, app["id"]),
+        **registry_and_feedback(conn, portal, app, service),
     }
+
+
+def registry_and_feedback(conn: Connection, portal: Portal, app: Mapping[str, Any], service: Service) -> dict[str, Any]:
+    """The registry extracts of the case (issue 6) and the citizen's rating once it is closed."""
+    from engine.run import feedback
+    from engine.run.web.exchange import case_exchange
+
+    return {"exchange": case_exchange(conn, portal, app, service), "feedback": feedback.of_application(conn, app["id"])}
 
 
 async def receipt(request: Request) -> Response:

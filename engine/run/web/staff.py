@@ -20,6 +20,7 @@ from starlette.routing import Route
 from engine.run import audit, auth, cases
 from engine.run.web.app import LoginNeeded, Portal, portal_of
 from engine.run.web.citizen import answer_text, safe_next
+from engine.run.web.exchange import case_exchange
 from engine.run.web.forms import FormBuilder
 from engine.run.web.i18n import text
 
@@ -109,6 +110,7 @@ def case_view(conn: Connection, portal: Portal, tracking: str, officer: cases.Ac
         "files": cases.application_uploads(conn, app["id"]),
         "colleagues": colleagues,
         "assignee": next((c for c in colleagues if c.id == app["assignee_id"]), None),
+        "exchange": case_exchange(conn, portal, app, service),  # registry extracts and manual checks
     }
 
 
