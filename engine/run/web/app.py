@@ -227,7 +227,7 @@ async def _error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None, out: Any = sys.stdout) -> Starlette:
-    from engine.run.web import api, citizen, outputs, staff
+    from engine.run.web import api, citizen, exchange, feedback, outputs, staff, statistics
 
     settings = settings or load_settings()
     catalog = catalog if catalog is not None else load_services(settings.catalog_paths, out)
@@ -237,6 +237,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         *citizen.routes(),
         *staff.routes(),
         *api.routes(),
+        *exchange.routes(),
+        *statistics.routes(),
+        *feedback.routes(),
         *outputs.routes(),  # issued documents, /verify, inbox, dead letters (issue 8)
         Mount("/static", StaticFiles(directory=str(RENDERERS / "static")), name="static"),
     ]
