@@ -39,7 +39,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
         sys.stdout.write(textconv(args.textconv))
         return EXIT_OK
-    from engine.review.git_sides import SideError, resolve_sides
+    from engine.review.git_sides import SideError, narrowed, resolve_sides
     from engine.review.render_diff import render_json, render_markdown, render_text, t
     from engine.review.semantic_diff import diff_catalogs
 
@@ -52,7 +52,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(f"tsonkh diff: {err}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        result = diff_catalogs(old.catalog.services, new.catalog.services, old.uncompiled, new.uncompiled)
+        before, after = narrowed(old, new)
+        result = diff_catalogs(before, after, old.uncompiled, new.uncompiled)
         result.old_label, result.new_label = old.label, new.label
         if args.service:
             wanted = set(args.service)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.catalog import Catalog, find_root, load_catalog
+from engine.compile.service import Service
 
 PROJECT_DIRS = ("service_defs", "workflows")
 
@@ -27,6 +28,7 @@ class Side:
     label: str
     catalog: Catalog
     uncompiled: set[str] = field(default_factory=set)  # service ids whose file exists but did not compile
+    partial: bool = False  # some files of a catalog, not all of it: the other side is narrowed to match
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
 
     def close(self) -> None:
@@ -83,7 +85,22 @@ def uncompiled_services(catalog: Catalog) -> set[str]:
 def load_path_side(spec: str) -> Side:
     path = Path(spec)
     catalog = load_catalog([path])
-    return Side(spec, catalog, uncompiled_services(catalog))
+    root = find_root(path)
+    whole = root is not None and path.resolve() in (root.resolve(), (root / "service_defs").resolve())
+    return Side(spec, catalog, uncompiled_services(catalog), partial=not whole)
+
+
+def narrowed(old: Side, new: Side) -> tuple[dict[str, Service], dict[str, Service]]:
+    """The services to compare. When one side is a few files (`tsonkh diff main some/file.yaml`),
+    the other side keeps only those services, so the rest of the catalog does not read as removed."""
+    before, after = dict(old.catalog.services), dict(new.catalog.services)
+    if old.partial and not new.partial:
+        keep = set(before) | old.uncompiled
+        after = {k: v for k, v in after.items() if k in keep}
+    elif new.partial and not old.partial:
+        keep = set(after) | new.uncompiled
+        before = {k: v for k, v in before.items() if k in keep}
+    return before, after
 
 
 def load_revision_side(rev: str, project: Path) -> Side:
@@ -107,7 +124,7 @@ def load_revision_side(rev: str, project: Path) -> Side:
     project_root = root / prefix
     (project_root / "service_defs" / "_shared").mkdir(parents=True, exist_ok=True)
     catalog = load_catalog([project_root / "service_defs"], root=project_root)
-    return Side(rev, catalog, uncompiled_services(catalog), tmp)
+    return Side(rev, catalog, uncompiled_services(catalog), _tmp=tmp)
 
 
 def load_side(spec: str, project: Path) -> Side:

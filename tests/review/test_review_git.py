@@ -146,3 +146,14 @@ def test_service_filter(repo: Path) -> None:
     (repo / SERVICE).unlink()
     payload = json.loads(tsonkh(repo, "diff", "HEAD", "--service", "birth-extract", "--format", "json").stdout)
     assert [(c["service"], c["what"]) for c in payload["changes"]] == [("birth-extract", "added")]
+
+
+def test_a_revision_against_one_file_compares_that_service_only(repo: Path) -> None:
+    shutil.copyfile(PAIRS / "service_renamed" / "new" / "service_defs/central/gasr/certificate-copy.yaml",
+                    repo / "service_defs/central/gasr/certificate-copy.yaml")  # fmt: skip
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "a second service")
+    path = repo / SERVICE
+    path.write_text(path.read_text(encoding="utf-8").replace("max: 5", "max: 4"), encoding="utf-8")
+    payload = json.loads(tsonkh(repo, "diff", "HEAD", SERVICE, "--format", "json").stdout)
+    assert [(c["service"], c["what"]) for c in payload["changes"]] == [("test-certificate", "tightened")]
