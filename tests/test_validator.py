@@ -228,3 +228,16 @@ def test_a_required_cascade_with_no_options_for_a_parent_value_is_warned(check_y
     """))
     assert [(p.code, p.severity) for p in catalog.problems] == [("FIELD013", "warning")]
     assert "'erdenet'" in catalog.problems[0].message
+
+
+def test_prefill_from_a_registry_names_an_attribute_the_operation_returns(check_yaml: CheckYaml) -> None:
+    body = """\
+    sections:
+      - id: main
+        title: {mn: Үндсэн, en: Main}
+        fields:
+          - {id: surname, type: text, label: {mn: Овог, en: Surname}, prefill: registry.WS100101.%s}
+    """
+    assert check_yaml(service_yaml(body % "lastname")).problems == ()
+    (problem,) = check_yaml(service_yaml(body % "lastnme")).problems
+    assert problem.code == "FIELD011" and "did you mean 'lastname'" in (problem.hint or "")

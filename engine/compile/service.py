@@ -396,6 +396,16 @@ class ServiceCompiler:
                     src.at("prefill"),
                     did_you_mean(operation, self.reg.operations) or None,
                 )
+            else:
+                attribute = prefill.split(".", 2)[2] if prefill.count(".") >= 2 else ""
+                returns = self.reg.operations[operation].returns
+                if returns and attribute.split(".")[0] not in returns:
+                    self.report(
+                        "FIELD011",
+                        f"{operation} does not return '{attribute}'",
+                        src.at("prefill"),
+                        did_you_mean(attribute, returns) or None,
+                    )
         parser = (
             (lambda raw_value, today: (raw_value, None))
             if kind in ("repeat", "address")
