@@ -15,6 +15,11 @@ def _label(text: str) -> str:
     return _UNSAFE.sub(" ", text).strip()
 
 
+def _id(state: str) -> str:
+    """State ids go in a prefix: `end`, `note` or `state` are words of Mermaid's own syntax."""
+    return f"s_{state}"
+
+
 def state_diagram(
     workflow: Workflow,
     lang: str = "mn",
@@ -24,7 +29,7 @@ def state_diagram(
 ) -> str:
     """A Mermaid state diagram; `added`/`removed`/`changed` name states to colour in a review."""
     lines = ["stateDiagram-v2"]
-    lines.append(f"    [*] --> {workflow.initial}")
+    lines.append(f"    [*] --> {_id(workflow.initial)}")
     for name, state in workflow.states.items():
         detail = []
         if state.role:
@@ -32,20 +37,20 @@ def state_diagram(
         if state.sla_days:
             detail.append(f"{state.sla_days}{'х' if lang == 'mn' else 'd'}")
         extra = f" ({', '.join(detail)})" if detail else ""
-        lines.append(f"    {name} : {_label(state.label.get(lang))}{extra}")
+        lines.append(f"    {_id(name)} : {_label(state.label.get(lang))}{extra}")
     for t in workflow.transitions:
         for source in t.sources:
             targets = sorted(workflow.back_targets.get(source, ())) if t.target == BACK else [t.target]
             for target in targets:
                 arrow = " ↩" if t.target == BACK else ""
-                lines.append(f"    {source} --> {target} : {_label(t.label.get(lang))}{arrow}")
+                lines.append(f"    {_id(source)} --> {_id(target)} : {_label(t.label.get(lang))}{arrow}")
     for name in workflow.finals():
-        lines.append(f"    {name} --> [*]")
+        lines.append(f"    {_id(name)} --> [*]")
     for css, names in (("added", added), ("removed", removed), ("changed", changed)):
         present = sorted(n for n in names if n in workflow.states)  # sorted: a stable text for goldens
         if present:
             lines.append(f"    classDef {css} {_STYLES[css]}")
-            lines.extend(f"    class {n} {css}" for n in present)
+            lines.extend(f"    class {_id(n)} {css}" for n in present)
     return "\n".join(lines)
 
 
