@@ -19,3 +19,7 @@ REGISTRY += [register_diff, register_docs]
 from engine.run.cli import register as register_portal  # noqa: E402  (portal: serve, audit; issue 4)
 
 REGISTRY += [register_portal]
+
+from engine.run.worker import register as register_worker  # noqa: E402  (outbox delivery and SLA timers; issue 8)
+
+REGISTRY += [register_worker]

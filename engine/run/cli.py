@@ -23,8 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
 def app_factory() -> Any:
     """For uvicorn's --factory mode: each worker process builds its own app."""
     from engine.run.web.app import create_app
+    from engine.run.worker import attach
 
-    return create_app()
+    app = create_app()
+    attach(app)  # each process delivers too; skip-locked claims keep them apart (issue 8)
+    return app
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -62,6 +65,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         quiet = open("/dev/null", "w") if sys.platform != "win32" else sys.stderr  # noqa: SIM115 - lives with the server
         app = create_app(settings, catalog, out=quiet)
+        from engine.run.worker import attach
+
+        attach(app)  # the embedded setup delivers notices and runs SLA timers in-process (issue 8)
         uvicorn.run(app, host=args.host, port=args.port, loop=loop, http=http, log_level="warning", proxy_headers=True)
     return 0
 

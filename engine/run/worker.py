@@ -110,3 +110,66 @@ async def run_in_background(worker: Worker, stop: asyncio.Event) -> None:
             continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=worker.settings.interval)
+
+
+def attach(app: Any) -> None:
+    """Run a worker beside the portal (the embedded setup): started and stopped with the app's lifespan."""
+    from engine.run import effects
+    from engine.run.delivery_settings import load_delivery_settings
+
+    settings = load_delivery_settings()
+    if not settings.run_in_serve:
+        return
+    effects.configure(settings)
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(scope_app: Any) -> Any:
+        portal = app.state.portal
+        worker = Worker(portal.engine, settings, book=portal.book)
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_in_background(worker, stop))
+        try:
+            async with inner(scope_app) as state:
+                yield state
+        finally:
+            stop.set()
+            await task
+
+    app.router.lifespan_context = lifespan
+
+
+def register(sub: Any) -> None:
+    worker = sub.add_parser("worker", help="deliver outgoing messages and run SLA timers (runs until stopped)")
+    worker.add_argument("--once", action="store_true", help="one pass, then exit (for cron or a test)")
+    worker.set_defaults(handler=cmd_worker)
+
+
+def cmd_worker(args: Any) -> int:
+    import signal
+
+    from engine.run import effects
+    from engine.run.db import make_engine
+    from engine.run.delivery_settings import load_delivery_settings
+    from engine.run.migrate import upgrade
+    from engine.run.services import ServiceBook
+    from engine.run.settings import load_settings
+    from engine.run.web.app import load_services
+
+    settings = load_settings()
+    delivery = load_delivery_settings()
+    effects.configure(delivery)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    worker = Worker(engine, delivery, book=ServiceBook(load_services(settings.catalog_paths)))
+    if args.once:
+        report = worker.run_once()
+        print(f"tsonkh worker: delivered {report.delivered}, retrying {report.retried}, dead {report.dead}")
+        print(f"tsonkh worker: SLA notices {dict(report.sla)}")
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"tsonkh worker {worker.name}: running (every {delivery.interval:g}s)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        worker.run_forever(stop)
+    return 0
