@@ -7,7 +7,11 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from engine.catalog import Catalog
+    from engine.problems import Problem
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -27,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", help="files or folders")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    check.add_argument(
+        "--against",
+        metavar="REV",
+        help="also refuse a version that strands in-flight cases of REV (a git revision or folder) without migration",
+    )
 
     listing = sub.add_parser("list", help="list the compiled services")
     listing.add_argument("paths", nargs="*", default=["service_defs"])
@@ -82,6 +91,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     catalog = load_catalog(args.paths)
     problems = list(catalog.problems)
+    if args.against:
+        stranding = _stranding_problems(catalog, args.against)
+        if stranding is None:
+            return EXIT_USAGE
+        problems = sorted([*problems, *stranding], key=lambda p: p.sort_key())
     files = len(catalog.documents)
     if find_root(Path(args.paths[0])) is None:
         # Without the shared registries every agency, office and role looks unknown: say why once.
@@ -98,6 +112,37 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(summary(problems, len(catalog.services), files))
     failing = [p for p in problems if p.severity == "error" or args.strict]
     return EXIT_PROBLEMS if failing else EXIT_OK
+
+
+def _stranding_problems(catalog: Catalog, against: str) -> list[Problem] | None:
+    """FLOW013 for every non-final state of the previous version that the new one drops without `migrate`."""
+    from engine.problems import problem
+    from engine.review.git_sides import SideError, load_side
+    from engine.review.migration import plan_migration
+
+    try:
+        old_side = load_side(against, Path.cwd())
+    except SideError as err:
+        print(f"tsonkh: {err}", file=sys.stderr)
+        return None
+    try:
+        found = []
+        for sid, new in sorted(catalog.services.items()):
+            old = old_side.catalog.services.get(sid)
+            if old is None:
+                continue
+            doc = catalog.documents.get(new.source)
+            span = doc.span(("workflow",)) if doc is not None else None
+            for state in plan_migration(old, new).stranded:
+                found.append(problem(
+                    "FLOW013",
+                    f"state '{state}' of {against} is gone, so cases in it would be stranded",
+                    span,
+                    f"add under workflow: migrate: {{{state}: <a state of this version>}}",
+                ))
+        return found
+    finally:
+        old_side.close()
 
 
 def cmd_list(args: argparse.Namespace) -> int:

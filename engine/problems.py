@@ -29,6 +29,11 @@ class Span:
     def whole_file(file: str) -> Span:
         return Span(file, 1, 1, 1, 1)
 
+    def __reduce__(self) -> tuple[type[Span], tuple[str, int, int, int, int]]:
+        # Pickled by constructor call: dataclasses' slots __setstate__ is ~5x slower, and the compile
+        # cache (compile/cache.py) stores one Span per YAML node.
+        return (Span, (self.file, self.line, self.col, self.end_line, self.end_col))
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -37,6 +42,9 @@ class Problem:
     span: Span | None
     hint: str | None = None
     severity: Severity = "error"
+
+    def __reduce__(self) -> tuple[type[Problem], tuple[object, ...]]:
+        return (Problem, (self.code, self.message, self.span, self.hint, self.severity))  # fast, as Span's
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         # The message breaks ties at one position, so the order never depends on set iteration.
@@ -143,6 +151,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "FLOW010": ("error", "'@back' used from a state that no transition enters"),
     "FLOW011": ("error", "requires.fields names an unknown field"),
     "FLOW012": ("error", "a migration maps a state to one that does not exist"),
+    "FLOW013": ("error", "a new version drops a state that in-flight cases may sit in, without a migration"),
     # routing
     "ROUTE001": ("error", "a routing rule names an office that does not exist"),
     "ROUTE002": ("error", "some answers reach no office"),
