@@ -23,3 +23,7 @@ REGISTRY += [register_portal]
 from engine.run.worker import register as register_worker  # noqa: E402  (outbox delivery and SLA timers; issue 8)
 
 REGISTRY += [register_worker]
+
+from engine.run.exchange.cli import register as register_exchange  # noqa: E402  (ХУР local registry; issue 6)
+
+REGISTRY += [register_exchange]

@@ -43,6 +43,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     catalog = load_services(settings.catalog_paths)
     print(f"tsonkh: {len(catalog.services)} services ready; data in {settings.data_dir}")
     engine = prepare_database(settings, catalog)
+    from engine.run.exchange.cli import seed_local_registry
+
+    if seed_local_registry(engine, catalog.registries):  # the embedded ХУР registry, on first start (issue 6)
+        print("tsonkh: the local state registry was seeded with a demo population")
     engine.dispose()
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"

@@ -288,6 +288,8 @@ def synthesise(name: str, record: Mapping[str, Any], operation: str) -> Any:
     seed = hashlib.sha256(f"{operation}:{name}:{sorted(record.items())!r}".encode()).digest()
     rng = random.Random(seed)
     owner = record.get("register_number") or record.get("owner_register") or record.get("holder_register")
+    if name in ("photo", "geometry", "map_document"):
+        return None  # binary content the demo registry does not hold
     if name in _LISTS:
         return ["b"] if name == "categories" else []
     if name in _TRUE:
