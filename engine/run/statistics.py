@@ -31,6 +31,7 @@ from engine.run.services import ServiceBook
 THRESHOLD = 5  # smallest count published as a number
 SUPPRESSED = "<5"
 MONTHS_SHOWN = 12
+GRANTED = ("granted", "completed")
 
 
 @dataclass
@@ -42,6 +43,7 @@ class CaseTrail:
     closed: dt.date | None = None
     returned: bool = False
     state: str | None = None
+    granted: bool = False  # closed in a final state whose outcome is `granted` or `completed`
 
 
 @dataclass
@@ -50,6 +52,7 @@ class ServiceStatistics:
     sla_days: int | None
     received: int = 0
     decided: int = 0
+    granted: int = 0
     open: int = 0
     returned: int = 0
     within_sla: int = 0
@@ -80,6 +83,7 @@ class ServiceStatistics:
             "decided": count(self.decided),
             "open": count(self.open),
             "share_decided": share(self.decided, self.received) if enough_received else None,
+            "share_granted": share(self.granted, self.decided) if enough_decided else None,
             "share_returned": share(self.returned, self.received) if enough_received else None,
             "share_within_sla": share(self.within_sla, self.decided) if enough_decided and self.sla_days else None,
             "median_days": self.median_days if enough_decided else None,
@@ -139,6 +143,7 @@ def trails(conn: Connection, book: ServiceBook) -> list[CaseTrail]:
     versions = {row.id: (row.service_id, row.definition_version) for row in conn.execute(query)}
     pinned: dict[str, Service | None] = {}
     finals: dict[str, frozenset[str]] = {}
+    grants: dict[str, frozenset[str]] = {}
     corrections: dict[str, frozenset[str]] = {}
     out: dict[int, CaseTrail] = {}
     records = conn.execute(
@@ -155,6 +160,7 @@ def trails(conn: Connection, book: ServiceBook) -> list[CaseTrail]:
             pinned[version] = service
             states = service.workflow.states if service else {}
             finals[version] = frozenset(n for n, s in states.items() if s.final)
+            grants[version] = frozenset(n for n, s in states.items() if s.final and s.outcome in GRANTED)
             corrections[version] = correction_states(service) if service else frozenset()
         day = dt.date.fromisoformat(str(at)[:10])
         trail = out.get(app_id)
@@ -169,6 +175,7 @@ def trails(conn: Connection, book: ServiceBook) -> list[CaseTrail]:
                 trail.returned = True
             if to_state in finals[version] and trail.closed is None:
                 trail.closed = day
+                trail.granted = to_state in grants[version]
     return list(out.values())
 
 
@@ -204,6 +211,7 @@ def summarise(
             stats.open += 1
             continue
         stats.decided += 1
+        stats.granted += 1 if case.granted else 0
         days = calendar.working_days_between(case.received, case.closed)
         stats.days.append(days)
         if stats.sla_days and days <= stats.sla_days:
@@ -213,7 +221,7 @@ def summarise(
 
 # --- downloads -----------------------------------------------------------------------------------------
 COLUMNS = (
-    "service_id", "title_mn", "title_en", "agency", "sla_days", "received", "decided", "share_decided",
+    "service_id", "title_mn", "title_en", "agency", "sla_days", "received", "decided", "share_decided", "share_granted",
     "median_days", "p90_days", "share_within_sla", "share_returned", "open", "rating", "ratings",
 )
 

@@ -46,15 +46,19 @@ def act(app: PortalApp, tracking: str, action: str, comment: str | None = None) 
 
 
 def build_history(app: PortalApp, citizen: Client, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """7 applications on one Monday: six approved 1…6 working days later, one returned and left open."""
+    """7 applications on one Monday: six decided 1…6 working days later (the last one rejected), one
+    returned for correction and left open."""
     trackings = []
     with audit_day(monkeypatch, MONDAY):
         for _ in range(7):
             trackings.append(api_submit(citizen)["tracking"])
     decided_on = [MONDAY + dt.timedelta(days=d) for d in (1, 2, 3, 4, 7, 8)]  # Tue…Fri, Mon, Tue
-    for tracking, day in zip(trackings, decided_on, strict=False):
+    for n, (tracking, day) in enumerate(zip(trackings, decided_on, strict=False)):
         with audit_day(monkeypatch, day):
-            act(app, tracking, "approve")
+            if n == 5:
+                act(app, tracking, "reject", "Шаардлага хангаагүй")
+            else:
+                act(app, tracking, "approve")
     with audit_day(monkeypatch, MONDAY + dt.timedelta(days=1)):
         act(app, trackings[6], "return_for_correction", "Зургаа солино уу")
     return trackings

@@ -92,6 +92,7 @@ def test_statistics_pages_from_the_audit_trail(portal_app: PortalApp, monkeypatc
     assert data["median_days"] == 3.5 and data["p90_days"] == 6  # decided after 1…6 working days
     assert data["share_within_sla"] == 0.5  # SLA 3 working days: three of six
     assert data["share_decided"] == 0.857 and data["share_returned"] == 0.143
+    assert data["share_granted"] == 0.833  # five of the six decided were granted, one rejected
     month = MONDAY.strftime("%Y-%m")
     if month in data["per_month"]:  # the page shows the last 12 months
         assert data["per_month"][month] == 7

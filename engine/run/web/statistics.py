@@ -32,6 +32,7 @@ TEXTS.update(
         "stats_received": I18n("Хүлээн авсан", "Received"),
         "stats_decided": I18n("Шийдвэрлэсэн", "Decided"),
         "stats_share_decided": I18n("Шийдвэрлэсэн хувь", "Share decided"),
+        "stats_share_granted": I18n("Зөвшөөрсөн (шийдвэрлэснээс)", "Granted (of decided)"),
         "stats_median": I18n("Хугацааны медиан (ажлын өдөр)", "Median time (working days)"),
         "stats_p90": I18n("90-р перцентиль (ажлын өдөр)", "90th percentile (working days)"),
         "stats_within_sla": I18n("Хугацаандаа шийдвэрлэсэн", "Within the promised time"),
