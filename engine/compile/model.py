@@ -37,12 +37,20 @@ class I18n:
     def as_dict(self) -> dict[str, str]:
         return {"mn": self.mn, "en": self.en}
 
+    def __reduce__(self) -> tuple[type[I18n], tuple[str, str]]:
+        # Constructor pickling: the compile cache stores thousands of these, and dataclasses' slots
+        # __setstate__ is several times slower.
+        return (I18n, (self.mn, self.en))
+
 
 @dataclass(frozen=True, slots=True)
 class Option:
     value: str
     label: I18n
     parent: str | None = None
+
+    def __reduce__(self) -> tuple[type[Option], tuple[str, I18n, str | None]]:
+        return (Option, (self.value, self.label, self.parent))  # fast pickling, as I18n's
 
 
 @dataclass(frozen=True, slots=True)
