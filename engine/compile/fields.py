@@ -20,7 +20,11 @@ _BOUND = re.compile(r"today(?:([+-])(\d+)([dmy]))?")
 
 
 def is_empty(raw: Any) -> bool:
-    return raw is None or (isinstance(raw, str) and not raw.strip()) or raw == [] or raw == {}
+    if raw is None:
+        return True
+    if isinstance(raw, str):
+        return not raw.strip()
+    return raw == [] or raw == {}
 
 
 def date_bound(text: str | None) -> Callable[[dt.date], dt.date] | None:
@@ -63,11 +67,16 @@ def text_parser(
     compiled = re.compile(pattern) if pattern else None
 
     def parse(raw: Any, today: dt.date) -> Result:
-        if is_empty(raw):
+        if type(raw) is str:  # the common case first, with is_empty's test for text inlined (hot path)
+            if not raw.strip():
+                return None, None
+            value = normalise(raw)
+        elif is_empty(raw):
             return None, None
-        if not isinstance(raw, (str, int)) or isinstance(raw, bool):
+        elif not isinstance(raw, (str, int)) or isinstance(raw, bool):
             return None, ("type_text", {})
-        value = normalise(str(raw))
+        else:
+            value = normalise(str(raw))
         if min_length is not None and len(value) < min_length:
             return None, ("too_short", {"min_length": min_length})
         if max_length is not None and len(value) > max_length:

@@ -71,8 +71,12 @@ def register_sex(register: str) -> str | None:
     return "male" if int(value[8]) % 2 else "female"
 
 
+_PHONE_PUNCTUATION = re.compile(r"[\s\-()]")  # compiled once: re.sub with a text pattern looks it up per call
+_PLATE_COMPACT = re.compile(r"[0-9]{4}[А-ЯЁӨҮ]{3}")
+
+
 def normalise_phone(text: str) -> str:
-    digits = re.sub(r"[\s\-()]", "", text.strip())
+    digits = _PHONE_PUNCTUATION.sub("", text.strip())
     if digits.startswith("+976"):
         digits = digits[4:]
     elif digits.startswith("976") and len(digits) == 11:
@@ -83,6 +87,6 @@ def normalise_phone(text: str) -> str:
 def normalise_plate(text: str) -> str:
     value = text.strip().upper().translate(_LOOKALIKE)
     compact = value.replace(" ", "")
-    if re.fullmatch(r"[0-9]{4}[А-ЯЁӨҮ]{3}", compact):
+    if _PLATE_COMPACT.fullmatch(compact):
         return f"{compact[:4]} {compact[4:]}"
     return value
