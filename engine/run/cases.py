@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,6 +204,7 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
         to_state=workflow.initial,
     )
     effects.after_submit(conn, book, get_application(conn, app_id) or {})  # notices and documents (issue 8)
+    run_system_steps(conn, book, app_id, today)
     return Outcome(True, application=get_application(conn, app_id))
 
 
@@ -224,15 +225,15 @@ def _resubmit(conn: Connection, book: ServiceBook, draft: Mapping[str, Any], cit
     missing = missing_documents(service, validation.values, application_uploads(conn, app["id"]))
     if missing:
         return Outcome(False, "documents_missing", missing_documents=tuple(missing))
-    steps = service.workflow.available(app["state"], {"applicant"}, validation.values)
-    if not steps:
+    step = resubmit_transition(service, app["state"], validation.values)
+    if step is None:
         return Outcome(False, "not_allowed")
     outcome = fire(
         conn,
         book,
         app["id"],
         citizen,
-        steps[0].action,
+        step.action,
         comment=None,
         expected_version=app["row_version"],
         today=today,
@@ -241,6 +242,45 @@ def _resubmit(conn: Connection, book: ServiceBook, draft: Mapping[str, Any], cit
     if outcome.ok:
         conn.execute(drafts.update().where(drafts.c.id == draft["id"]).values(submitted=True, updated_at=now()))
     return outcome
+
+
+def resubmit_transition(service: Service, state: str, values: Mapping[str, Any]) -> Transition | None:
+    """The applicant's step that sends corrected answers back: '@back' first, else one to a non-final state."""
+    steps = service.workflow.available(state, {"applicant"}, values)
+    for t in steps:
+        if t.target == BACK:
+            return t
+    for t in steps:
+        if not service.workflow.states[t.target].final:
+            return t
+    return None
+
+
+def pay(conn: Connection, book: ServiceBook, app_id: int, citizen: Actor, today: dt.date) -> Outcome:
+    """The development payment provider: confirms payment at once by taking the state's system step.
+
+    A case waiting on the applicant with a system transition out (e.g. `paid` from awaiting_payment)
+    is waiting for a payment event; a real gateway would send it. Enabled by TSONKH_DEV_PAYMENTS.
+    """
+    app = get_application(conn, app_id)
+    if not visible_to(citizen, app):
+        return Outcome(False, "not_found")
+    assert app is not None
+    service = book.pinned(conn, app["definition_version"])
+    if service is None:
+        return Outcome(False, "not_found")
+    choice = payment_transition(service, app)
+    if choice is None:
+        return Outcome(False, "not_allowed")
+    return fire(conn, book, app_id, SYSTEM, choice.action, None, app["row_version"], today)
+
+
+def payment_transition(service: Service, app: Mapping[str, Any]) -> Transition | None:
+    state = service.workflow.states[app["state"]]
+    if state.final or state.role != "applicant":
+        return None
+    values = service.validate(app["answers"]).values
+    return system_policy(service, app, service.workflow.available(app["state"], {"system"}, values))
 
 
 def _state_due(sla_days: int | None, today: dt.date) -> str | None:
@@ -282,6 +322,8 @@ def visible_to(actor: Actor, app: Mapping[str, Any] | None) -> bool:
     """Per-office and per-owner authorization: anything else is answered as 'not found'."""
     if app is None:
         return False
+    if actor.kind == "system":
+        return True
     if actor.kind == "citizen":
         return bool(app["citizen_id"] == actor.id)
     return bool(app["office"] == actor.office)
@@ -417,7 +459,47 @@ def fire(
         comment=(comment or "").strip() or None,
     )
     effects.after_step(conn, book, app, get_application(conn, app_id) or {}, transition, actor.label)  # issue 8
+    if actor.kind != "system":
+        run_system_steps(conn, book, app_id, today)
     return Outcome(True, application=get_application(conn, app_id), details={"transition": transition})
+
+
+# --- automatic steps ---------------------------------------------------------------------------------------
+SYSTEM = Actor("system", 0, "system", frozenset({"system"}))
+SystemPolicy = Callable[[Service, Mapping[str, Any], list[Transition]], Transition | None]
+
+
+def first_available(service: Service, app: Mapping[str, Any], choices: list[Transition]) -> Transition | None:
+    """The embedded policy: the first system transition the author listed whose guard holds.
+
+    Authors list the expected path first (registry_confirmed before registry_mismatch); a
+    registry adapter (ХУР) can replace this policy with one that asks the registry.
+    """
+    return choices[0] if choices else None
+
+
+system_policy: SystemPolicy = first_available
+
+
+def run_system_steps(conn: Connection, book: ServiceBook, app_id: int, today: dt.date, limit: int = 10) -> None:
+    """Take the automatic steps of states whose role is `system`, in the same transaction."""
+    for _ in range(limit):
+        app = get_application(conn, app_id)
+        if app is None:
+            return
+        service = book.pinned(conn, app["definition_version"])
+        if service is None:
+            return
+        state = service.workflow.states[app["state"]]
+        if state.final or state.role != "system":
+            return
+        values = service.validate(app["answers"], today).values
+        choice = system_policy(service, app, service.workflow.available(app["state"], {"system"}, values))
+        if choice is None:
+            return  # stays for an officer or a later system event
+        outcome = fire(conn, book, app_id, SYSTEM, choice.action, None, app["row_version"], today)
+        if not outcome.ok:
+            return
 
 
 def _acting_role(transition: Transition, actor: Actor) -> str:

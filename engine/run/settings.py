@@ -30,6 +30,7 @@ class Settings:
     max_request_mb: int = 110
     oidc: OidcSettings | None = None
     dev_login: bool = True
+    dev_payments: bool = True  # a "pay" button that confirms at once, until a payment gateway is configured
     template_dirs: tuple[Path, ...] = field(default_factory=tuple)  # deployers' overrides, searched first
 
     @property
@@ -74,6 +75,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
         "cookie_secure": env.get("TSONKH_COOKIE_SECURE", "0") == "1",
         "oidc": oidc,
         "dev_login": env.get("TSONKH_DEV_LOGIN", "1") == "1",
+        "dev_payments": env.get("TSONKH_DEV_PAYMENTS", "1") == "1",
         "template_dirs": templates,
     }
     values.update(overrides)

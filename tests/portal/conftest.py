@@ -24,6 +24,7 @@ with warnings.catch_warnings():  # starlette suggests httpx2; httpx is what the 
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from engine.catalog import Catalog
 from engine.run.settings import Settings, load_settings
 from engine.run.web.app import Portal, create_app
 
@@ -79,13 +80,15 @@ class PortalApp:
         return Client(self.app)
 
 
-def build_app(project: Path, db_url: str, catalog_paths: tuple[str, ...] | None = None) -> PortalApp:
+def build_app(
+    project: Path, db_url: str, catalog_paths: tuple[str, ...] | None = None, catalog: Catalog | None = None
+) -> PortalApp:
     out = io.StringIO()
     settings = load_settings(
         {"TSONKH_DATA_DIR": str(project / "data"), "DATABASE_URL": db_url},
         catalog_paths=catalog_paths or (str(project / "service_defs"),),
     )
-    app = create_app(settings, out=out)
+    app = create_app(settings, catalog=catalog, out=out)
     found = re.search(r"password = (\S+)", out.getvalue())
     return PortalApp(app, settings, found.group(1) if found else "")
 

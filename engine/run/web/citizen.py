@@ -711,8 +711,86 @@ async def application_page(request: Request) -> Response:
     if view is None:
         raise HTTPException(404)
     office = portal.book.catalog.registries.offices.get(view["app"]["office"])
-    waiting = view["state"] is not None and view["state"].role == "applicant"
-    return portal.render(request, "application.html", {**view, "office": office, "waiting_on_citizen": waiting})
+    return portal.render(request, "application.html", {**view, "office": office, **citizen_choices(portal, view)})
+
+
+def citizen_choices(portal: Portal, view: Mapping[str, Any]) -> dict[str, Any]:
+    """What the citizen may do now: correct and resubmit, other applicant actions, or pay."""
+    service, app, state = view["service"], view["app"], view["state"]
+    if state is None or state.final or state.role != "applicant":
+        return {"can_correct": False, "actions": [], "payment": None}
+    values = service.validate(app["answers"]).values
+    resubmit = cases.resubmit_transition(service, app["state"], values)
+    actions = [
+        t
+        for t in service.workflow.available(app["state"], {"applicant"}, values)
+        if resubmit is None or t.action != resubmit.action
+    ]
+    payment = cases.payment_transition(service, app) if portal.settings.dev_payments else None
+    return {"can_correct": resubmit is not None, "actions": actions, "payment": payment}
+
+
+async def citizen_action(request: Request) -> Response:
+    """An applicant's own workflow action other than resubmitting (withdraw, dispute the amount …)."""
+    portal = portal_of(request)
+    citizen = require_citizen(request)
+    form = await portal.form(request)
+    tracking = request.path_params["tracking"]
+
+    def act(conn: Connection) -> cases.Outcome:
+        app = own_application(conn, tracking, citizen)
+        if app is None:
+            return cases.Outcome(False, "not_found")
+        try:
+            version = int(str(form.get("version", "")))
+        except ValueError:
+            version = None
+        return cases.fire(
+            conn,
+            portal.book,
+            app["id"],
+            citizen,
+            str(form.get("action", "")),
+            str(form.get("comment", "")),
+            version,
+            dt.date.today(),
+        )
+
+    outcome = await portal.run(act)
+    if outcome.code == "not_found":
+        raise HTTPException(404)
+    if not outcome.ok:
+        view = await portal.run(application_view, portal, tracking, citizen)
+        assert view is not None
+        office = portal.book.catalog.registries.offices.get(view["app"]["office"])
+        context = {
+            **view,
+            "office": office,
+            **citizen_choices(portal, view),
+            "message": text(outcome.code, portal.lang(request)),
+        }
+        return portal.render(request, "application.html", context, status=409 if outcome.code == "conflict" else 422)
+    return redirect(f"/applications/{quote(tracking)}")
+
+
+async def dev_pay(request: Request) -> Response:
+    portal = portal_of(request)
+    citizen = require_citizen(request)
+    await portal.form(request)
+    if not portal.settings.dev_payments:
+        raise HTTPException(404)
+    tracking = request.path_params["tracking"]
+
+    def paying(conn: Connection) -> cases.Outcome:
+        app = own_application(conn, tracking, citizen)
+        if app is None:
+            return cases.Outcome(False, "not_found")
+        return cases.pay(conn, portal.book, app["id"], citizen, dt.date.today())
+
+    outcome = await portal.run(paying)
+    if outcome.code == "not_found":
+        raise HTTPException(404)
+    return redirect(f"/applications/{quote(tracking)}")
 
 
 async def start_correction(request: Request) -> Response:
@@ -727,7 +805,9 @@ async def start_correction(request: Request) -> Response:
             return None
         service = portal.book.pinned(conn, app["definition_version"])
         state = service.workflow.states.get(app["state"]) if service else None
-        if state is None or state.role != "applicant":
+        if service is None or state is None or state.role != "applicant":
+            return None
+        if cases.resubmit_transition(service, app["state"], service.validate(app["answers"]).values) is None:
             return None
         return cases.correction_draft(conn, app, citizen)
 
@@ -786,5 +866,7 @@ def routes() -> list[Route]:
         Route("/applications/{tracking}", application_page),
         Route("/applications/{tracking}/receipt", receipt),
         Route("/applications/{tracking}/correct", start_correction, methods=["POST"]),
+        Route("/applications/{tracking}/action", citizen_action, methods=["POST"]),
+        Route("/applications/{tracking}/pay", dev_pay, methods=["POST"]),
         Route("/files/{upload_id:int}", download),
     ]

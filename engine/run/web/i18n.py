@@ -101,6 +101,8 @@ TEXTS: dict[str, I18n] = {
     "continue_draft": I18n("Үргэлжлүүлэх", "Continue"),
     "correction_needed": I18n("Засвар шаардлагатай", "Corrections needed"),
     "officer_comment": I18n("Албан хаагчийн тайлбар", "Comment from the officer"),
+    "payment_due": I18n("Төлбөр төлөх", "Payment due"),
+    "dev_pay": I18n("Төлөх (туршилтын төлбөр)", "Pay (development payment)"),
     "make_corrections": I18n("Засвар хийх", "Make corrections"),
     "correcting": I18n("Та буцаагдсан өргөдлөө засварлаж байна", "You are correcting a returned application"),
     # login
