@@ -29,7 +29,8 @@ lint: $(STAMP)
 	$(BIN)/mypy engine
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench $(ARGS)
 
 docs: $(STAMP)
 	$(BIN)/tsonkh docs site/
