@@ -76,6 +76,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: object) -> Set
         "oidc": oidc,
         "dev_login": env.get("TSONKH_DEV_LOGIN", "1") == "1",
         "dev_payments": env.get("TSONKH_DEV_PAYMENTS", "1") == "1",
+        "max_request_mb": int(env.get("TSONKH_MAX_REQUEST_MB", "110")),
         "template_dirs": templates,
     }
     values.update(overrides)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from engine.run import audit, auth, cases
 from engine.run.db import applications, audit_log
 from engine.run.files import clean_name, sniff
 from engine.run.search import SearchIndex, fold
+from engine.run.web.app import create_app
 from tests.portal.conftest import BACKENDS, OTHER_REGISTER, PDF, PNG, Client, PortalApp, build_app, main_text
 from tests.portal.helpers import api_submit
 
@@ -114,10 +116,7 @@ def test_security_headers_cookies_and_escaping(project: Path, db_url: str) -> No
     assert hostile not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     built.portal.engine.dispose()
     secure = build_app(project, db_url)
-    object.__setattr__(secure.settings, "cookie_secure", True)
-    from engine.run.web.app import create_app
-
-    secure_app = create_app(secure.settings, catalog=secure.portal.book.catalog)
+    secure_app = create_app(replace(secure.settings, cookie_secure=True), catalog=secure.portal.book.catalog)
     with Client(secure_app) as https:
         cookie = https.get("https://testserver/login").headers["set-cookie"].lower()
     assert "secure" in cookie
@@ -164,6 +163,20 @@ def test_upload_limits_size_count_type_and_hostile_names(portal_app: PortalApp) 
     other = portal_app.client()
     other.sign_in(OTHER_REGISTER)
     assert other.get(f"/files/{file_id}").status_code == 404
+
+
+def test_oversized_request_bodies_are_refused_before_parsing(project: Path, db_url: str) -> None:
+    built = build_app(project, db_url)
+    small = create_app(replace(built.settings, max_request_mb=1), catalog=built.portal.book.catalog)
+    with Client(small) as client:
+        client.sign_in()
+        started = client.submit("/services/test-certificate/start")
+        base = re.search(r"/apply/\d+", str(started.url)).group(0)  # type: ignore[union-attr]
+        big = client.submit(
+            f"{base}/documents", {"document": "receipt"}, files={"file": ("a.png", PNG * 40000, "image/png")}
+        )
+        assert big.status_code == 413
+    built.portal.engine.dispose()
 
 
 def test_sniffing_and_name_cleaning() -> None:
