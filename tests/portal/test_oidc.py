@@ -18,6 +18,9 @@ from engine.run.web.app import create_app
 from tests.portal.conftest import Client, build_app
 
 
+pytestmark = pytest.mark.xdist_group("live_server")  # a stub provider listens on a loopback port
+
+
 class StubProvider(BaseHTTPRequestHandler):
     codes: ClassVar[dict[str, str]] = {"good-code": "token-1"}
 
