@@ -336,3 +336,20 @@ def test_broken_service_files_are_skipped_and_reported(project: Path, tmp_path: 
     catalog = load_services((str(project / "service_defs"),), out)
     assert list(catalog.services) == ["test-certificate"]
     assert "broken-service.yaml" in out.getvalue()
+
+
+def test_readonly_prefilled_answers_are_kept(project: Path, db_url: str) -> None:
+    registries = project / "service_defs" / "_shared" / "registries.yaml"
+    registries.write_text(
+        registries.read_text().replace(
+            "prefill: profile.register_number}", "prefill: profile.register_number, readonly: true}"
+        )
+    )
+    built = build_app(project, db_url)
+    citizen = built.client()
+    citizen.sign_in()
+    started = citizen.submit("/services/test-certificate/start")
+    base = re.search(r"/apply/\d+", str(started.url)).group(0)  # type: ignore[union-attr]
+    page = citizen.submit(f"{base}/0", {"applicant_register": OTHER_REGISTER, "district": "bayangol"})
+    assert 'value="УБ99032112" readonly' in page.text and OTHER_REGISTER not in page.text
+    built.portal.engine.dispose()

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from engine.compile.fields import is_empty
 from engine.compile.model import DocumentRequirement, Field, SubmissionError
 from engine.compile.service import Service
 from engine.run import audit, auth, cases
@@ -308,6 +309,9 @@ async def section_page(request: Request) -> Response:
         form = await portal.form(request)
         button = next((b for b in ("_add", "_remove", "_refresh") if b in form), None)
         answers.update(decode(section.fields, form, drop_empty_rows=button is None))
+        for f in section.fields:  # `readonly` answers (prefilled from the profile) are not the citizen's to change
+            if f.readonly and not is_empty(draft["answers"].get(f.id)):
+                answers[f.id] = draft["answers"][f.id]
         keep_locked(answers)  # registry values the service does not let the citizen correct
         focus = apply_row_buttons(section.fields, answers, form)
         await portal.run(cases.save_answers, draft_id, citizen.id, answers)
