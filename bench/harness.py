@@ -120,6 +120,8 @@ def meets(r: Row, value: float | None) -> str:
     """'yes' or '**no**' against the row's target: a ratio ("≤ 2×") or an absolute bound ("≤ 10 µs")."""
     if r.target is None:
         return ""
+    if r.target.startswith("p95 < ") and "p95" in r.extra:  # a latency bound on the 95th percentile, in ms
+        return "yes" if r.extra["p95"] * 1e3 < float(r.target.split()[2]) else "**no**"
     op, _, bound = r.target.partition(" ")
     if bound.endswith("×"):
         if value is None:
