@@ -34,8 +34,13 @@ def templates() -> Mapping[str, Any]:
     return data
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Any:
+    return _env.from_string(source)
+
+
 def _render(source: str, context: Mapping[str, Any]) -> str:
-    return _env.from_string(source).render(**context).strip()
+    return str(_compiled(source).render(**context)).strip()
 
 
 def compose(event: str, context: Mapping[str, Mapping[str, Any]], body: Mapping[str, str] | None = None) -> Notice:
