@@ -241,3 +241,43 @@ def test_prefill_from_a_registry_names_an_attribute_the_operation_returns(check_
     assert check_yaml(service_yaml(body % "lastname")).problems == ()
     (problem,) = check_yaml(service_yaml(body % "lastnme")).problems
     assert problem.code == "FIELD011" and "did you mean 'lastname'" in (problem.hint or "")
+
+
+def test_a_repeat_rule_is_checked_for_each_item(check_yaml: CheckYaml) -> None:
+    catalog = check_yaml(service_yaml("""\
+    sections:
+      - id: main
+        title: {mn: Үндсэн, en: Main}
+        fields:
+          - id: periods
+            type: repeat
+            label: {mn: Ажилласан хугацаа, en: Employment periods}
+            fields:
+              - {id: start, type: date, label: {mn: Эхэлсэн, en: Start}}
+              - {id: end, type: date, label: {mn: Дууссан, en: End}}
+            rules:
+              - id: start_before_end
+                check: start < end
+                field: end
+                message: {mn: Дууссан огноо эхэлснээс хойш байна, en: The end must be after the start}
+    """))
+    assert catalog.errors == []
+    service = catalog.services["sample"]
+    periods = [{"start": "2020-01-01", "end": "2021-01-01"}, {"start": "2022-05-01", "end": "2022-01-01"}]
+    errors = service.validate({"periods": periods}, TODAY).errors
+    assert [(e.path, e.code) for e in errors] == [("periods[1].end", "rule:start_before_end")]
+    assert errors[0].message.en == "The end must be after the start"
+    broken = check_yaml(service_yaml("""\
+    sections:
+      - id: main
+        title: {mn: Үндсэн, en: Main}
+        fields:
+          - id: periods
+            type: repeat
+            label: {mn: Хугацаа, en: Periods}
+            fields:
+              - {id: start, type: date, label: {mn: Эхэлсэн, en: Start}}
+            rules:
+              - {id: bad, check: "start < finish", field: start, message: {mn: Алдаа, en: Wrong}}
+    """))
+    assert [p.code for p in broken.errors] == ["EXPR002"]

@@ -246,6 +246,8 @@ rule = Obj(
         "message": Key(Bilingual(), True),
     }
 )
+# A repeat's own rules are checked for each item, with the item's fields in scope.
+FIELD_VARIANTS["repeat"]["rules"] = Key(ListOf(rule))
 
 effect = Obj(
     keys={

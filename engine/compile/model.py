@@ -148,6 +148,7 @@ class Field:
     max_items: int | None = None
     item_label: I18n | None = None
     fields: tuple[Field, ...] = ()
+    rules: tuple[Rule, ...] = ()  # a repeat's per-item rules
     group: str | None = None  # the shared field group it was inserted from
     parse: Parser = field(default=lambda raw, today: (raw, None), compare=False, repr=False)
 

@@ -333,6 +333,7 @@ class ServiceCompiler:
         }
         options: tuple[Option, ...] = ()
         sub_fields: tuple[Field, ...] = ()
+        item_rules: tuple[Rule, ...] = ()
         if kind in ("choice", "multichoice"):
             options = self.options_of(raw, src)
             params["values"] = frozenset(o.value for o in options)
@@ -382,6 +383,9 @@ class ServiceCompiler:
             item_types_here: dict[str, Type] = {}
             self.declare_types(inner, item_types_here)
             sub_fields = self.compile_fields(inner, item_types_here, set())
+            item_rules = self.compile_rules(
+                raw.get("rules", []), src.at("rules"), Environment(self.types, item_types_here), sub_fields
+            )
         if kind == "address":
             for needed in ("ub_districts", "ub_khoroos") if raw.get("area") == "ulaanbaatar" else ("regions",):
                 if needed not in self.reg.option_lists:
@@ -450,6 +454,7 @@ class ServiceCompiler:
             max_items=raw.get("max_items"),
             item_label=I18n.of(raw["item_label"]) if "item_label" in raw else None,
             fields=sub_fields,
+            rules=item_rules,
             group=group,
             parse=parser,
         )

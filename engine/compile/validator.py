@@ -175,9 +175,11 @@ class Validator:
         for index, item in enumerate(items):
             item_parsed: dict[str, ParseResult] = {}
             item_scope = self._parse_all(f.fields, item, today, item_parsed)
-            clean.append(
-                self._decide(f.fields, item_scope, item_parsed, item, today, errors, f"{path}[{index}].", top)
-            )
+            item_values = self._decide(f.fields, item_scope, item_parsed, item, today, errors, f"{path}[{index}].", top)
+            for rule in f.rules:
+                if rule.check.evaluate((top, item_values)) is False:
+                    errors.append(SubmissionError(f"{path}[{index}].{rule.field}", "rule:" + rule.id, rule.message))
+            clean.append(item_values)
         return clean if clean else None
 
     def _address(
