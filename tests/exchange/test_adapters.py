@@ -190,3 +190,34 @@ def test_exchange_settings_from_environment() -> None:
     settings = ExchangeSettings.from_env({"TSONKH_XYP_URL": "https://xyp.example/api", "TSONKH_XYP_TIMEOUT": "2.5"})
     assert settings.url == "https://xyp.example/api" and settings.timeout == 2.5 and settings.token is None
     assert ExchangeSettings.from_env({}).url is None
+
+
+def test_a_newcomer_finds_data_for_the_whole_catalog(tmp_path: Path) -> None:
+    """Every operation the real catalog uses answers a newcomer, and nearly every prefill fits its field."""
+    import datetime as dt
+
+    from engine.run.exchange.flow import call_all, prefill_value, uses
+
+    catalog = load_catalog([REPO / "service_defs"], root=REPO)
+    engine = make_engine(f"sqlite:///{tmp_path / 'registry.db'}")
+    upgrade(engine)
+    registry = LocalRegistry(engine, population.Places.from_registries(catalog.registries))
+    newcomer = "УБ85061814"
+    filled, misfits, services = 0, [], 0
+    for service_id, service in sorted(catalog.services.items()):
+        wanted = uses(service, catalog.registries.operations)
+        if not wanted:
+            continue
+        services += 1
+        keys = {u.id: registry.suggest(u.key_kind, newcomer) or "" for u in wanted if u.key_field is not None}
+        results = call_all(registry, wanted, {u.id for u in wanted}, newcomer, keys)
+        for use in wanted:
+            assert results[use.id].ok, (service_id, use.id, results[use.id].status)
+            for f, attribute in use.fields:
+                if prefill_value(f, results[use.id].data.get(attribute), dt.date.today()) is None:
+                    misfits.append((service_id, f.id))
+                else:
+                    filled += 1
+    engine.dispose()
+    assert services >= 40
+    assert filled >= 19 * len(misfits), misfits  # at least 95% of prefilled fields get a value that fits

@@ -88,6 +88,10 @@ def prefill_value(f: Field, value: Any, today: dt.date) -> Any:
         return None
     if f.type == "address":
         return dict(value) if isinstance(value, Mapping) else None
+    if f.type == "multichoice":
+        allowed = {o.value for o in f.options}
+        chosen = [str(v) for v in value] if isinstance(value, list) else []
+        return chosen if chosen and all(v in allowed for v in chosen) else None
     if f.type == "boolean":
         return "yes" if value is True else ("no" if value is False else None)
     raw = value if isinstance(value, str) else (str(value) if not isinstance(value, (list, dict)) else None)

@@ -36,6 +36,7 @@ OPERATION_KEYS: dict[str, OperationKey] = {
     "WS100610": OperationKey("plate_number", "vehicle"),
     "WS100411": OperationKey("vin", "vehicle"),
     "WS100201": OperationKey("property_number", "property"),
+    "WS100202": OperationKey(CITIZEN, "property"),  # the citizen's own properties
     "WS100218": OperationKey("parcel_id", "parcel"),
     "WS100222": OperationKey("parcel_id", "parcel"),
 }

@@ -238,16 +238,19 @@ def parcels(
         holder = rng.choice(adults)
         district = rng.choice(places.districts)[0] if places.districts else "bayangol"
         parcel_id = f"18{rng.randint(10**7, 10**8 - 1)}{n % 10}"
-        granted = _date(rng, dt.date(2005, 1, 1), dt.date(2023, 12, 31))
+        right = "possession" if count == 1 or rng.random() < 0.7 else "ownership"
+        expires = dt.date.today() + dt.timedelta(days=rng.randint(30, 330)) if right == "possession" else None
         data = {
             "parcel_id": parcel_id,
             "certificate_number": f"{rng.randint(10**9, 10**10 - 1)}",
             "holder_register": holder.key,
-            "right_type": rng.choice(("ownership", "possession")),
+            "right_type": right,
             "land_use_purpose": rng.choice(list(places.land_uses) or ["family_dwelling"]),
             "area_m2": float(rng.choice((350, 500, 700, 1000, 1500, 2400))),
-            "valid_until": (granted + dt.timedelta(days=15 * 365)).isoformat(),
-            "address": full_address({"region": "ulaanbaatar", "soum_district": district}, places),
+            "valid_until": expires.isoformat() if expires else None,
+            "address": {"region": "ulaanbaatar", "soum_district": district,
+                        "bag_khoroo": rng.choice(list(places.khoroos.get(district) or ["1"])), "street": ""},
+            "full_address": full_address({"region": "ulaanbaatar", "soum_district": district}, places),
             "district": district,
             "decision_number": f"А/{rng.randint(100, 2000)}",
             "geometry": None,
@@ -268,7 +271,8 @@ def properties(
         data = {
             "property_number": number,
             "property_type": rng.choice(("apartment", "house", "office", "garage")),
-            "address": owner.data["full_address"],
+            "address": dict(owner.data["address"]),
+            "full_address": owner.data["full_address"],
             "area_m2": float(rng.randint(25, 180)),
             "owners": [owner.key],
             "certificate_number": f"{rng.randint(10**6, 10**7 - 1)}",
@@ -280,6 +284,28 @@ def properties(
 
 # --- attributes nobody modelled: plausible, deterministic values by name ---------------------------------
 _TRUE = {"alive", "exists", "verified", "match", "insured", "enrolled", "paid", "confirmed", "name_available"}
+_SOON = {"expiry_date", "valid_until", "visa_valid_until", "permit_expiry_date", "approved_until"}
+_RECENT = {"leave_from", "incapacity_from", "entry_date", "conclusion_date", "violation_date", "inspection_date"}
+_TEXTS = {
+    "school_name": ("Улаанбаатар хотын 1-р сургууль", "Сэлэнгэ аймгийн Сүхбаатар сумын 2-р сургууль"),
+    "institution_name": (
+        "Монгол Улсын Их Сургууль",
+        "Шинжлэх Ухаан Технологийн Их Сургууль",
+        "Анагаахын Шинжлэх Ухааны Үндэсний Их Сургууль",
+    ),
+    "employer_name": ("Номин Трейд ХХК", "Улаанбаатар Төмөр Зам", "Монголын Цахилгаан Холбоо ХК"),
+    "archive_name": ("Үндэсний архивын газар", "Нийслэлийн архив"),
+    "registering_office": ("Баянгол дүүргийн иргэний бүртгэлийн хэлтэс", "Хан-Уул дүүргийн иргэний бүртгэлийн хэлтэс"),
+    "registered_district": ("Баянгол", "Хан-Уул", "Сүхбаатар"),
+    "tax_office": ("Баянгол дүүргийн татварын хэлтэс", "Сүхбаатар дүүргийн татварын хэлтэс"),
+    "inspection_center": ("Автотээврийн үндэсний төвийн оношилгооны төв",),
+    "issuing_hospital": ("Улсын нэгдүгээр төв эмнэлэг", "Баянгол дүүргийн эрүүл мэндийн төв"),
+    "family_health_center": ("Баянгол дүүргийн 3-р хорооны өрхийн эрүүл мэндийн төв",),
+    "place_of_death": ("Улаанбаатар",),
+    "field_of_study": ("Эрх зүй", "Эдийн засаг", "Мэдээллийн технологи"),
+    "degree": ("Бакалавр", "Магистр"),
+    "violation": ("Хурд хэтрүүлсэн", "Зогсоолын журам зөрчсөн"),
+}
 _LISTS = {"parcels", "owners", "categories", "subject_scores", "beneficial_owners", "activities", "child_registers",
           "matching_names", "encumbrances"}
 
@@ -298,6 +324,17 @@ def synthesise(name: str, record: Mapping[str, Any], operation: str) -> Any:
         return False
     if name.endswith("_register") or name == "taxpayer_id":
         return owner
+    today = dt.date.today()
+    if name in _SOON:  # what people renew or extend is about to end
+        return (today + dt.timedelta(days=rng.randint(20, 80))).isoformat()
+    if name in _RECENT:
+        return (today - dt.timedelta(days=rng.randint(3, 15))).isoformat()
+    if name == "incapacity_to":
+        return (today + dt.timedelta(days=rng.randint(1, 20))).isoformat()
+    if name == "expected_birth_date":
+        return (today + dt.timedelta(days=rng.randint(30, 200))).isoformat()
+    if name == "customs_declaration_number":
+        return f"{rng.randint(10101, 10999)}/{today.year % 100:02d}/{rng.randint(10**6, 10**7 - 1)}"
     if name.endswith("_pct"):
         return rng.choice((30, 50, 70))
     if "year" in name:
@@ -314,4 +351,6 @@ def synthesise(name: str, record: Mapping[str, Any], operation: str) -> Any:
         return f"{rng.randint(10**6, 10**7 - 1)}"
     if name == "status":
         return "active"
-    return "—"
+    if name in _TEXTS:
+        return rng.choice(_TEXTS[name])
+    return None  # not modelled: the citizen fills it in, as when a registry has no value
