@@ -353,3 +353,21 @@ def test_readonly_prefilled_answers_are_kept(project: Path, db_url: str) -> None
     page = citizen.submit(f"{base}/0", {"applicant_register": OTHER_REGISTER, "district": "bayangol"})
     assert 'value="УБ99032112" readonly' in page.text and OTHER_REGISTER not in page.text
     built.portal.engine.dispose()
+
+
+def test_deployers_override_a_widget_template_by_a_folder_first_on_the_path(
+    project: Path, db_url: str, tmp_path: Path
+) -> None:
+    overrides = tmp_path / "overrides" / "widgets"
+    overrides.mkdir(parents=True)
+    (overrides / "textarea.html").write_text('<p class="house-style" data-field="{{ fv.name }}">{{ fv.label }}</p>\n')
+    built = build_app(project, db_url)
+    themed = create_app(
+        replace(built.settings, template_dirs=(tmp_path / "overrides",)), catalog=built.portal.book.catalog
+    )
+    with Client(themed) as client:
+        client.sign_in()
+        page = client.submit("/services/test-certificate/start")
+        assert '<p class="house-style" data-field="damage">Гэмтэл</p>' in page.text
+        assert 'name="copies"' in page.text  # the other widgets still come from renderers/templates
+    built.portal.engine.dispose()
