@@ -40,14 +40,25 @@ def check(engine: Engine, book: Any, calendar: HolidayCalendar, today: dt.date) 
     horizon = (today + dt.timedelta(days=30)).isoformat()
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(applications.c.id, applications.c.state_due_date).where(
+            sa.select(applications.c.id, applications.c.state, applications.c.state_due_date).where(
                 applications.c.state_due_date.is_not(None), applications.c.state_due_date <= horizon
             )
         ).all()
+        # What was sent already is skipped here, so long-overdue cases cost one read per pass, not a write.
+        done = {
+            tuple(row)
+            for row in conn.execute(
+                sa.select(sla_events.c.application_id, sla_events.c.state, sla_events.c.due_date, sla_events.c.kind)
+                .join(applications, applications.c.id == sla_events.c.application_id)
+                .where(applications.c.state_due_date <= horizon)
+            )
+        }
     sent = {"reminder": 0, "escalation": 0}
-    for app_id, due_text in rows:
+    for app_id, state, due_text in rows:
         events = due_events(calendar, dt.date.fromisoformat(due_text), today)
         for kind in events:
+            if (app_id, state, due_text, kind) in done:
+                continue
             with engine.begin() as conn:
                 if _fire(conn, book, app_id, kind):
                     sent[kind] += 1

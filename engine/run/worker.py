@@ -24,6 +24,8 @@ from engine.run.calendar import HolidayCalendar, default_calendar
 from engine.run.delivery_settings import DeliverySettings
 from engine.run.notify.channels import Channel, DeliveryError, channels
 
+SLA_EVERY = dt.timedelta(minutes=1)
+
 
 @dataclass
 class PassReport:
@@ -53,6 +55,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.clock = clock
         self.max_attempts = max_attempts
+        self._sla_at: dt.datetime | None = None  # SLA deadlines are days apart: checking once a minute is plenty
 
     def deliver_due(self, limit: int = 20) -> PassReport:
         report = PassReport()
@@ -79,8 +82,10 @@ class Worker:
 
     def run_once(self) -> PassReport:
         report = PassReport()
-        if self.book is not None:
-            report.sla = sla.check(self.engine, self.book, self.calendar, self.clock().date())
+        now = self.clock()
+        if self.book is not None and (self._sla_at is None or now - self._sla_at >= SLA_EVERY or now < self._sla_at):
+            report.sla = sla.check(self.engine, self.book, self.calendar, now.date())
+            self._sla_at = now
         delivered = self.deliver_due()
         report.delivered, report.retried, report.dead = delivered.delivered, delivered.retried, delivered.dead
         return report
