@@ -23,7 +23,7 @@ from engine.compile.service import Service
 from engine.compile.workflow import BACK, Transition
 from engine.run import audit, effects
 from engine.run.calendar import default_calendar
-from engine.run.db import applications, drafts, now, uploads
+from engine.run.db import applications, drafts, now, staff, uploads
 from engine.run.services import ServiceBook
 
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -388,6 +388,11 @@ def queue(
         if filters.overdue and not overdue:
             continue
         out.append({**row, "service": service, "state_obj": state, "due": due, "overdue": overdue})
+    assignees = {r["assignee_id"] for r in out if r["assignee_id"] is not None}
+    if assignees:
+        names = dict(conn.execute(sa.select(staff.c.id, staff.c.name).where(staff.c.id.in_(assignees))).all())
+        for r in out:
+            r["assignee_name"] = names.get(r["assignee_id"])
     return out
 
 

@@ -61,6 +61,9 @@ def test_role_decides_the_actions_offered_and_allowed(portal_app: PortalApp) -> 
     assert refused.status_code == 403
     claimed = head.submit(f"/staff/cases/{tracking}/assign", {"assignee": "me", "version": "1"})
     assert claimed.status_code == 200 and "Head" in main_text(claimed)
+    queue = officer(portal_app, "gasr-central").get("/staff").text
+    row = queue[queue.find(tracking) :]
+    assert "Head" in row[: row.find("</tr>")]  # the queue names the assignee
 
 
 def test_a_citizen_cannot_open_another_citizens_things(portal_app: PortalApp) -> None:
