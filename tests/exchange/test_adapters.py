@@ -192,13 +192,15 @@ def test_exchange_settings_from_environment() -> None:
     assert ExchangeSettings.from_env({}).url is None
 
 
+@pytest.mark.xdist_group("catalog")  # the worker that loads the real catalog once
 def test_a_newcomer_finds_data_for_the_whole_catalog(tmp_path: Path) -> None:
     """Every operation the real catalog uses answers a newcomer, and nearly every prefill fits its field."""
     import datetime as dt
 
     from engine.run.exchange.flow import call_all, prefill_value, uses
+    from tests.portal.test_catalog_services import real_catalog
 
-    catalog = load_catalog([REPO / "service_defs"], root=REPO)
+    catalog = real_catalog()
     engine = make_engine(f"sqlite:///{tmp_path / 'registry.db'}")
     upgrade(engine)
     registry = LocalRegistry(engine, population.Places.from_registries(catalog.registries))

@@ -6,19 +6,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from engine.catalog import load_catalog
 from engine.run import statistics as stats
 from engine.run.calendar import HolidayCalendar
 from tests.portal.conftest import BACKENDS, PortalApp
+from tests.portal.test_catalog_services import real_catalog
 from tests.statistics.history import MONDAY, build_history
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def trail(service: str, received: dt.date, closed: dt.date | None = None, returned: bool = False) -> stats.CaseTrail:
@@ -69,8 +66,9 @@ def test_ratings_are_published_from_five() -> None:
     assert s.public([])["rating"] == 4.2 and s.public([])["ratings"] == 5
 
 
+@pytest.mark.xdist_group("catalog")  # the worker that loads the real catalog once
 def test_every_catalog_service_has_a_row() -> None:
-    catalog = load_catalog([REPO / "service_defs"], root=REPO)
+    catalog = real_catalog()
     services = catalog.services
     found = stats.summarise([], services, HolidayCalendar())
     rows = stats.catalog_rows(found, services, dt.date(2026, 11, 26))
