@@ -17,7 +17,6 @@ from engine.run.settings import OidcSettings
 from engine.run.web.app import create_app
 from tests.portal.conftest import Client, build_app
 
-
 pytestmark = pytest.mark.xdist_group("live_server")  # a stub provider listens on a loopback port
 
 
