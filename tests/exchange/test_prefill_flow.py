@@ -95,6 +95,7 @@ def test_prefill_fetch_and_extract_on_the_local_registry(exchange_app: PortalApp
     case = officer_case(exchange_app, tracking)
     assert 'data-registry-extract="id_card"' in case and "ХУР WS100101, local" in case
     assert "data-registry-manual" not in case
+    assert "data-registry-calls" in case and "surname" in case  # which answers came from which operation
     # The citizen sees the extract on their application too.
     mine = main_text(citizen.get(f"/applications/{tracking}"))
     assert 'data-registry-extract="id_card"' in mine

@@ -111,6 +111,8 @@ def test_statistics_pages_from_the_audit_trail(portal_app: PortalApp, monkeypatc
 
     page = public.get("/services/test-certificate/statistics")
     assert page.status_code == 200 and "<svg" in page.text and "3.5" in page.text and "&lt;5" in page.text
+    listing_page = public.get("/statistics")
+    assert listing_page.status_code == 200 and listing_page.text.count("<svg") == 1  # the one service with cases
     english = public.get("/lang/en?next=/statistics")
     assert "Open service statistics" in english.text and "Certificate" in english.text
     # No personal data: no register number, name or tracking number on any public form.

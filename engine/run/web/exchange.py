@@ -44,6 +44,7 @@ TEXTS.update(
         "from_civil_registry": I18n("Иргэний бүртгэлээс", "From the civil registry"),
         "from_state_registry": I18n("Төрийн мэдээллийн сангаас", "From the state registry"),
         "registry_correctable": I18n("шаардлагатай бол засна уу", "correct it if needed"),
+        "registry_calls": I18n("Төрийн мэдээллийн сангаас авсан мэдээлэл", "Data requested from the state registry"),
         "registry_extracts": I18n("Төрийн мэдээллийн сангийн лавлагаа", "Registry extracts"),
         "registry_source": I18n("Эх сурвалж", "Source"),
         "registry_fetched": I18n("Татсан", "Fetched"),

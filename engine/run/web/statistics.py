@@ -91,7 +91,9 @@ def shown(value: Any, percent: bool = False) -> str:
 async def catalog_page(request: Request) -> Response:
     portal = portal_of(request)
     rows, _today = await _rows(request)
-    return portal.render(request, "statistics/catalog.html", {"rows": rows, "shown": shown})
+    label = TEXTS["stats_chart_label"].get(portal.lang(request))
+    lines = {r["service_id"]: sparkline(list(r["per_month"].values()), label) for r in rows}
+    return portal.render(request, "statistics/catalog.html", {"rows": rows, "shown": shown, "lines": lines})
 
 
 async def catalog_csv(request: Request) -> Response:
@@ -162,6 +164,26 @@ def bar_chart(series: Sequence[tuple[str, Any]], label: str, width: int = 480, h
         + "</svg>"
     )
     return Markup(svg)
+
+
+def sparkline(values: Sequence[Any], label: str, width: int = 72, height: int = 18) -> Markup:
+    """A row's tiny chart of the last 12 months; suppressed months are drawn at the threshold, dashed."""
+    numbers = [v if isinstance(v, int) else stats.THRESHOLD - 1 for v in values]
+    if not any(numbers):
+        return Markup("")
+    top = max([*numbers, stats.THRESHOLD])
+    step = width / max(len(numbers), 1)
+    bars = "".join(
+        f'<rect x="{i * step:.1f}" y="{height - (n / top) * height:.1f}" width="{step * 0.8:.1f}" '
+        f'height="{max((n / top) * height, 0.5):.1f}" '
+        + ('fill="none" stroke="#1d70b8" stroke-width="0.6"' if not isinstance(v, int) else 'fill="#1d70b8"')
+        + "/>"
+        for i, (n, v) in enumerate(zip(numbers, values, strict=True))
+    )
+    return Markup(
+        f'<svg role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" xmlns="http://www.w3.org/2000/svg">{bars}</svg>'
+    )
 
 
 def routes() -> list[Route]:
