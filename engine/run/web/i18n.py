@@ -105,6 +105,9 @@ TEXTS: dict[str, I18n] = {
     "dev_pay": I18n("Төлөх (туршилтын төлбөр)", "Pay (development payment)"),
     "make_corrections": I18n("Засвар хийх", "Make corrections"),
     "correcting": I18n("Та буцаагдсан өргөдлөө засварлаж байна", "You are correcting a returned application"),
+    "action_submit": I18n("Өргөдөл илгээсэн", "Application submitted"),
+    "action_claim": I18n("Хариуцагч өөрөө авсан", "Claimed by an officer"),
+    "action_assign": I18n("Хариуцагч томилсон", "Assigned to an officer"),
     # login
     "dev_login_title": I18n("Туршилтын нэвтрэлт", "Development sign-in"),
     "dev_login_hint": I18n(
