@@ -180,10 +180,7 @@ def trails(conn: Connection, book: ServiceBook) -> list[CaseTrail]:
 
 
 def compute(
-    conn: Connection,
-    book: ServiceBook,
-    today: dt.date | None = None,
-    calendar: HolidayCalendar | None = None,
+    conn: Connection, book: ServiceBook, calendar: HolidayCalendar | None = None
 ) -> dict[str, ServiceStatistics]:
     """Statistics of every service in the catalog (also those with no application yet)."""
     calendar = calendar or default_calendar()

@@ -53,14 +53,14 @@ TEXTS.update(
 )
 
 
-def compute(conn: Connection, portal: Any, today: dt.date) -> dict[str, stats.ServiceStatistics]:
-    return stats.compute(conn, portal.book, today)
+def compute(conn: Connection, portal: Any) -> dict[str, stats.ServiceStatistics]:
+    return stats.compute(conn, portal.book)
 
 
 async def _rows(request: Request) -> tuple[list[dict[str, Any]], dt.date]:
     portal = portal_of(request)
     today = dt.date.today()
-    found = await portal.run(compute, portal, today)
+    found = await portal.run(compute, portal)
     return stats.catalog_rows(found, portal.book.services, today), today
 
 
