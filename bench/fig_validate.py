@@ -54,7 +54,7 @@ def _pydantic(model: type[pydantic.BaseModel]) -> Any:
 def run(quick: bool, scratch: Path, facts: dict[str, str]) -> Section:
     section = Section("2", "Validation of realistic submissions")
     catalog = load_catalog(["service_defs"])
-    sample = largest(list(catalog.services.values()), 1 if quick else 4)
+    sample = largest(list(catalog.services.values()), 1 if quick else 3)
     count = 20 if quick else 100
     repeat = 5 if quick else 15
     for index, service in enumerate(sample):

@@ -68,7 +68,7 @@ def measure(
     *,
     repeat: int = 15,
     min_sample_s: float = 0.005,
-    max_total_s: float = 8.0,
+    max_total_s: float = 4.0,
     clock: Callable[[], float] = CPU,
 ) -> list[float]:
     """Seconds per call of `fn`, one value per sample. Calls `fn` once first (warm-up, caches)."""

@@ -23,14 +23,14 @@ def largest(services: list[Service], count: int) -> list[Service]:
     return sorted(services, key=lambda s: (-field_count(s.fields), s.id))[:count]
 
 
-def draw_answers(service: Service, count: int) -> list[dict[str, Any]]:
+def draw_answers(service: Service, count: int, today: dt.date = TODAY) -> list[dict[str, Any]]:
     """`count` valid answer sets for the service, the same ones on every run (fixed seed, no database)."""
     found: list[dict[str, Any]] = []
 
     @seed(SEED)
     @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(answers_for(service))
+    @given(answers_for(service, today))
     def collect(answers: dict[str, Any]) -> None:
         found.append(answers)
 
@@ -48,11 +48,11 @@ def _json(value: Any) -> Any:
     return value
 
 
-def json_submissions(service: Service, count: int) -> list[dict[str, Any]]:
+def json_submissions(service: Service, count: int, today: dt.date = TODAY) -> list[dict[str, Any]]:
     """Valid submissions in the JSON API's typed form (numbers as numbers), the validator's own output."""
     out = []
-    for answers in draw_answers(service, count):
-        validation = service.validate(answers, TODAY)
+    for answers in draw_answers(service, count, today):
+        validation = service.validate(answers, today)
         if not validation.errors:
             out.append(_json(validation.values))
     return out
