@@ -84,7 +84,7 @@ def test_catalog_certificate_issued_downloaded_verified_revoked(app: PortalApp) 
     verified = public.get(f"/verify/{code}")
     assert 'data-status="valid"' in verified.text and REGISTER not in verified.text
 
-    registrar.get("/staff/inbox")  # a fresh CSRF token
+    assert f"/staff/documents/{number}/revoke" in registrar.get(f"/staff/cases/{tracking}").text  # a head of office
     assert registrar.submit(f"/staff/documents/{number}/revoke", {"reason": ""}).status_code == 400
     revoked = registrar.submit(f"/staff/documents/{number}/revoke", {"reason": "issued in error"})
     assert revoked.status_code == 200 and 'data-status="revoked"' in public.get(f"/verify/{code}").text

@@ -50,6 +50,9 @@ def test_certificate_issued_downloaded_verified_then_revoked(app: PortalApp) -> 
     listing = citizen.get("/my/documents")
     number = f"{tracking}-1"
     assert number in listing.text
+    assert f'href="/my/documents/{number}"' in citizen.get(f"/applications/{tracking}").text  # on the case page too
+    case_page = registrar.get(f"/staff/cases/{tracking}").text
+    assert number in case_page and "/revoke" not in case_page  # a registrar sees it; only a head may revoke
     page = citizen.get(f"/my/documents/{number}")
     assert page.status_code == 200
     assert hashlib.sha256(page.text.encode()).hexdigest() == page.headers["x-document-sha256"]

@@ -239,6 +239,16 @@ def of_citizen(conn: Connection, citizen_id: int) -> list[Mapping[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def of_application(conn: Connection, application_id: int) -> list[Mapping[str, Any]]:
+    """A case's issued documents (without their HTML), newest first: for its case pages."""
+    rows = conn.execute(
+        sa.select(*[c for c in issued_documents.c if c.name != "html"])
+        .where(issued_documents.c.application_id == application_id)
+        .order_by(issued_documents.c.id.desc())
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
 def intact(document: Mapping[str, Any]) -> bool:
     """The stored HTML still matches the hash recorded when it was issued."""
     return hashlib.sha256(str(document["html"]).encode("utf-8")).hexdigest() == document["sha256"]

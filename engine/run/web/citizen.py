@@ -23,6 +23,7 @@ from engine.run import audit, auth, cases
 from engine.run.db import uploads
 from engine.run.exchange.flow import keep_locked
 from engine.run.files import clean_name, sniff
+from engine.run.outputs.documents import of_application as issued_for
 from engine.run.web.app import LoginNeeded, Portal, portal_of
 from engine.run.web.forms import FormBuilder, apply_row_buttons, decode, display_value, html_id
 from engine.run.web.i18n import LANGS, text
@@ -668,6 +669,7 @@ def application_view(conn: Connection, portal: Portal, tracking: str, citizen: c
         "state": service.workflow.states.get(app["state"]),
         "history": audit.history(conn, app["id"]),
         "files": cases.application_uploads(conn, app["id"]),
+        "issued": issued_for(conn, app["id"]),  # issued documents (issue 8)
         **registry_and_feedback(conn, portal, app, service),
     }
 

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from engine.run import audit, auth, cases
+from engine.run.outputs.documents import of_application as issued_for
 from engine.run.web.app import LoginNeeded, Portal, portal_of
 from engine.run.web.citizen import answer_text, safe_next
 from engine.run.web.exchange import case_exchange
@@ -108,6 +109,7 @@ def case_view(conn: Connection, portal: Portal, tracking: str, officer: cases.Ac
         "actions": actions,
         "history": audit.history(conn, app["id"]),
         "files": cases.application_uploads(conn, app["id"]),
+        "issued": issued_for(conn, app["id"]),  # issued documents (issue 8)
         "colleagues": colleagues,
         "assignee": next((c for c in colleagues if c.id == app["assignee_id"]), None),
         "exchange": case_exchange(conn, portal, app, service),  # registry extracts and manual checks
