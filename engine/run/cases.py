@@ -218,7 +218,8 @@ def _resubmit(conn: Connection, book: ServiceBook, draft: Mapping[str, Any], cit
     service = book.pinned(conn, app["definition_version"])
     if service is None:
         return Outcome(False, "not_found")
-    validation = service.validate(draft["answers"], today)
+    # Corrected answers are judged as of the filing day, like the original ones.
+    validation = service.validate(draft["answers"], filed_on(app))
     if not validation.ok:
         return Outcome(False, "invalid", errors=validation.errors)
     conn.execute(uploads.update().where(uploads.c.draft_id == draft["id"]).values(application_id=app["id"]))
@@ -275,11 +276,22 @@ def pay(conn: Connection, book: ServiceBook, app_id: int, citizen: Actor, today:
     return fire(conn, book, app_id, SYSTEM, choice.action, None, app["row_version"], today)
 
 
+def filed_on(app: Mapping[str, Any]) -> dt.date:
+    """The day the application was filed: relative date bounds ("within 14 days", "not in the
+    future") are judged as of that day, so a case does not lose answers as the calendar moves on."""
+    return dt.date.fromisoformat(str(app["submitted_at"])[:10])
+
+
+def case_values(service: Service, app: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An application's clean answers, validated as of the day it was filed."""
+    return service.validate(app["answers"], filed_on(app)).values
+
+
 def payment_transition(service: Service, app: Mapping[str, Any]) -> Transition | None:
     state = service.workflow.states[app["state"]]
     if state.final or state.role != "applicant":
         return None
-    values = service.validate(app["answers"]).values
+    values = case_values(service, app)
     return system_policy(service, app, service.workflow.available(app["state"], {"system"}, values))
 
 
@@ -424,7 +436,7 @@ def fire(
     if workflow.states[app["state"]].final:
         return Outcome(False, "final", application=app)
     answers = dict(new_answers if new_answers is not None else app["answers"])
-    guard_answers = service.validate(answers, today).values
+    guard_answers = service.validate(answers, filed_on(app)).values
     step = workflow.fire(app["state"], action, actor.roles, guard_answers, comment=comment, back=app["back_state"])
     if not step.ok:
         return Outcome(False, step.reason or "not_allowed", application=app)
@@ -498,7 +510,7 @@ def run_system_steps(conn: Connection, book: ServiceBook, app_id: int, today: dt
         state = service.workflow.states[app["state"]]
         if state.final or state.role != "system":
             return
-        values = service.validate(app["answers"], today).values
+        values = case_values(service, app)
         choice = system_policy(service, app, service.workflow.available(app["state"], {"system"}, values))
         if choice is None:
             return  # stays for an officer or a later system event

@@ -59,7 +59,7 @@ def status_of(conn: Connection, portal: Portal, app: Mapping[str, Any], who: cas
     service = portal.book.pinned(conn, app["definition_version"])
     assert service is not None
     state = service.workflow.states[app["state"]]
-    values = service.validate(app["answers"]).values
+    values = cases.case_values(service, app)
     return {
         "tracking": app["tracking"],
         "service": app["service_id"],

@@ -725,7 +725,7 @@ def citizen_choices(portal: Portal, view: Mapping[str, Any]) -> dict[str, Any]:
     service, app, state = view["service"], view["app"], view["state"]
     if state is None or state.final or state.role != "applicant":
         return {"can_correct": False, "actions": [], "payment": None}
-    values = service.validate(app["answers"]).values
+    values = cases.case_values(service, app)
     resubmit = cases.resubmit_transition(service, app["state"], values)
     actions = [
         t
@@ -813,7 +813,7 @@ async def start_correction(request: Request) -> Response:
         state = service.workflow.states.get(app["state"]) if service else None
         if service is None or state is None or state.role != "applicant":
             return None
-        if cases.resubmit_transition(service, app["state"], service.validate(app["answers"]).values) is None:
+        if cases.resubmit_transition(service, app["state"], cases.case_values(service, app)) is None:
             return None
         return cases.correction_draft(conn, app, citizen)
 

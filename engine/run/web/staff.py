@@ -98,7 +98,7 @@ def case_view(conn: Connection, portal: Portal, tracking: str, officer: cases.Ac
     service = portal.book.pinned(conn, app["definition_version"])
     if service is None:
         return None
-    values = service.validate(app["answers"]).values
+    values = cases.case_values(service, app)
     actions = service.workflow.available(app["state"], officer.roles, values)
     colleagues = auth.office_staff(conn, officer.office or "")
     return {
