@@ -101,6 +101,12 @@ def test_error_offset_points_at_the_unknown_name() -> None:
     assert error("n > 1 and reasn == 'lost'").offset == len("n > 1 and ")
 
 
+@pytest.mark.parametrize("text", ["n is null", "n is not null", "{} is {}"])
+def test_is_is_reported_not_raised(text: str) -> None:
+    result = error(text)
+    assert result.code == "EXPR001" and "==" in (result.hint or "")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=80))
 def test_compiling_any_text_never_raises(text: str) -> None:

@@ -375,7 +375,9 @@ class _Builder:
     def node_Compare(self, node: ast.Compare) -> tuple[Type, Evaluator, Any]:
         if len(node.ops) != 1:
             raise self.fail("EXPR001", "compare two things at a time", node, "write a < b and b < c")
-        op = _COMPARE[type(node.ops[0])]
+        op = _COMPARE.get(type(node.ops[0]))
+        if op is None:  # Python's `is` / `is not` parse, but compare identity, which answers do not have
+            raise self.fail("EXPR001", "compare with == or !=, not 'is'", node, "e.g. reason == null, reason != 'lost'")
         left_node, right_node = node.left, node.comparators[0]
         lt, left, lj = self.build(left_node)
         rt, right, rj = self.build(right_node)
