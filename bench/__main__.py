@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 
 from bench.harness import Section
-from bench.report import markdown
+from bench.report import MARKER, NOTES, markdown
 
 FIGURES = {
     "start": "bench.fig_start",
@@ -35,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small inputs and few samples: a smoke run")
     parser.add_argument("--only", nargs="+", choices=list(FIGURES), help="run only these figures")
     parser.add_argument("--out", type=Path, help="where to write the Markdown (default: docs/benchmarks.md)")
+    parser.add_argument("--notes", action="store_true",
+                        help="only put the current bench/notes.md above the tables already in docs/benchmarks.md")
     args = parser.parse_args(args_list)
+    if args.notes:
+        return renote(args.out or REPO / "docs" / "benchmarks.md")
     os.chdir(REPO)  # the catalog and its display names are relative to the project folder
     chosen = args.only or list(FIGURES)
     out = args.out or (None if args.quick or args.only else REPO / "docs" / "benchmarks.md")
@@ -66,6 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(text, encoding="utf-8")
         print(f"[bench] wrote {out}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def renote(path: Path) -> int:
+    """Replace the hand-written part of an existing report, keeping its measurements untouched."""
+    text = path.read_text(encoding="utf-8")
+    if MARKER not in text:
+        print(f"[bench] {path} has no generated part: run the suite first", file=sys.stderr)
+        return 1
+    path.write_text(NOTES.read_text(encoding="utf-8").rstrip() + "\n\n" + text[text.index(MARKER):], encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":
