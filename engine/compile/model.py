@@ -81,6 +81,9 @@ class Office:
     district: str | None = None
     aimag: str | None = None
 
+    def __reduce__(self) -> tuple[type[Office], tuple[object, ...]]:
+        return (Office, (self.id, self.name, self.agency, self.roles, self.district, self.aimag))  # fast, as I18n's
+
 
 @dataclass(frozen=True, slots=True)
 class Role:
@@ -226,9 +229,3 @@ class Validation:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-    def errors_by_path(self) -> dict[str, list[SubmissionError]]:
-        out: dict[str, list[SubmissionError]] = {}
-        for error in self.errors:
-            out.setdefault(error.path, []).append(error)
-        return out
