@@ -77,7 +77,6 @@ class Key:
 @dataclass(frozen=True)
 class Obj(Shape):
     keys: Mapping[str, Key] = field(default_factory=dict)
-    flow_hint: str = ""
 
 
 @dataclass(frozen=True)

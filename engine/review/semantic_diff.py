@@ -56,10 +56,6 @@ class Change:
     drafts: int | None = None  # filled in by engine.review.impact when a database is given
     cases: int | None = None
 
-    @property
-    def breaking(self) -> bool:
-        return self.impact in (BREAKING_CASES, BREAKING_DRAFTS)
-
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "service": self.service,
@@ -189,7 +185,7 @@ def diff_services(old: Service, new: Service) -> list[Change]:
                     continue
                 before, after = a[key][attr], b[key].get(attr)
                 if before != after:
-                    out.extend(_attr_changes(sid, kind, ident, attr, before, after, a[key], b[key], migrate, old, new))
+                    out.extend(_attr_changes(sid, kind, ident, attr, before, after, b[key], migrate, old, new))
     out.extend(_order_changes(sid, a, b))
     out = [replace(c, label=_label_of(c, a, b)) if c.label is None else c for c in out]
     out.sort(key=lambda c: (SEVERITY[c.impact], _subject_rank(c.subject)))
@@ -274,7 +270,6 @@ def _attr_changes(
     attr: str,
     before: Any,
     after: Any,
-    old_attrs: Mapping[str, Any],
     new_attrs: Mapping[str, Any],
     migrate: Mapping[str, str],
     old: Service,
@@ -583,7 +578,3 @@ def rerouted_examples(old: Service, new: Service) -> tuple[list[dict[str, Any]],
                 shown = {n: v for (n, _), v in zip(dims, combo, strict=True)}
                 examples.append({"answers": shown, "before": before, "after": after})
     return examples, total
-
-
-def with_counts(change: Change, drafts: int | None, cases: int | None) -> Change:
-    return replace(change, drafts=drafts, cases=cases)
