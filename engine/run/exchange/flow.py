@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from engine.compile.model import DocumentRequirement, Field, I18n, RegistryOperation
 from engine.compile.service import Service
+from engine.run.cases import case_values
 from engine.run.db import applications, now
 from engine.run.exchange.adapter import NO_CONSENT, OK, RegistryAdapter, RegistryKey, RegistryResult
 from engine.run.exchange.keys import CITIZEN, key_of
@@ -205,7 +206,7 @@ def case_exchange(
     latest: dict[str, Mapping[str, Any]] = {}
     for found in rows:
         latest[found["operation"]] = dict(found)
-    values = service.validate(app["answers"]).values
+    values = case_values(service, app)
     extracts: list[dict[str, Any]] = []
     manual: list[dict[str, Any]] = []
     for doc in service.required_documents(values) + [d for d in service.documents if not d.required]:
