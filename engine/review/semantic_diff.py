@@ -13,13 +13,13 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import itertools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.compile.fields import date_bound
 from engine.compile.model import I18n
+from engine.compile.routing import template_names
 from engine.compile.service import Service
 from engine.review.facts import SUBJECT_ORDER, Facts, Subject, as_json, option_name, service_facts
 
@@ -475,13 +475,10 @@ def _rule_text(when: str | None, template: str) -> str:
     return f"{when} → {template}" if when else f"→ {template}"
 
 
-_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)\}")
-
-
 def routing_dimensions(services: Iterable[Service]) -> list[tuple[str, list[Any]]]:
     """The answers routing reads, each with the values worth trying: every option of a choice (and
     'no answer' when it may be empty), yes/no, and numbers or texts either side of the constants
-    the conditions compare with. Mirrors ServiceCompiler.routing_dimensions over both versions."""
+    the conditions compare with. Mirrors RoutingStage.routing_dimensions (compile/routing.py) over both versions."""
     values: dict[str, list[Any]] = {}
 
     def add(name: str, value: Any) -> None:
@@ -492,7 +489,7 @@ def routing_dimensions(services: Iterable[Service]) -> list[tuple[str, list[Any]
     services = list(services)
     for service in services:
         for when, template, _ in service.router.rules:
-            names: set[str] = set(_PLACEHOLDER.findall(template))
+            names: set[str] = set(template_names(template))
             if when is not None:
                 names |= set(when.names)
                 for name, constant in _compared_constants(when.source):
