@@ -255,12 +255,17 @@ async def _error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None, out: Any = sys.stdout) -> Starlette:
+    from engine.run.deploy import migrate_in_flight
     from engine.run.web import api, citizen, exchange, feedback, outputs, staff, statistics
 
     settings = settings or load_settings()
     catalog = catalog if catalog is not None else load_services(settings.catalog_paths, out)
     engine = prepare_database(settings, catalog, out)
     portal = Portal(settings, catalog, engine, FolderStore(settings.upload_dir))
+    with engine.begin() as conn:
+        for move in migrate_in_flight(conn, portal.book):
+            print(f"tsonkh: moved case {move.tracking} ({move.service_id}) from {move.from_state} "
+                  f"to {move.to_state}, as the new definition's migrate map says", file=out)
     routes = [
         *citizen.routes(),
         *staff.routes(),
