@@ -90,8 +90,7 @@ class Workflow:
         )
         for t in transitions:
             for source in t.sources:
-                targets = sorted(back_targets.get(source, ())) if t.target == BACK else [t.target]
-                for target in targets:
+                for target in _targets(back_targets, t, source):
                     machine.add_transition(t.action, source, target)
         by_state: dict[str, list[Transition]] = {name: [] for name in states}
         for t in transitions:
@@ -168,18 +167,23 @@ class Workflow:
             for t in self.outgoing(name):
                 if t.by not in ("applicant", "system"):
                     return t.by
-                targets = self.back_targets.get(name, frozenset()) if t.target == BACK else {t.target}
-                for target in targets:
+                for target in self.targets(t, name):
                     if target in self.states and target not in seen:
                         seen.add(target)
                         frontier.append(target)
         return None
 
     def successors(self, state: str) -> set[str]:
-        out: set[str] = set()
-        for t in self.outgoing(state):
-            out |= set(self.back_targets.get(state, ())) if t.target == BACK else {t.target}
-        return out
+        return {target for t in self.outgoing(state) for target in self.targets(t, state)}
+
+    def targets(self, transition: Transition, source: str) -> list[str]:
+        """Where `transition` leads from `source`: its target, or for '@back' each state a case may have come from."""
+        return _targets(self.back_targets, transition, source)
+
+
+def _targets(back_targets: Mapping[str, frozenset[str]], transition: Transition, source: str) -> list[str]:
+    # Sorted, so that diagrams and the first-officer search do not depend on set order.
+    return sorted(back_targets.get(source, ())) if transition.target == BACK else [transition.target]
 
 
 def _back_targets(states: Mapping[str, State], transitions: tuple[Transition, ...]) -> dict[str, frozenset[str]]:
@@ -194,7 +198,7 @@ def _back_targets(states: Mapping[str, State], transitions: tuple[Transition, ..
     return {state: frozenset(sources) for state, sources in into.items()}
 
 
-_PARAM = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
+PATTERN_PARAM = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")  # a pattern's `${role}` parameter
 
 
 def substitute(value: Any, params: Mapping[str, str], missing: set[str]) -> Any:
@@ -208,7 +212,7 @@ def substitute(value: Any, params: Mapping[str, str], missing: set[str]) -> Any:
                 return match.group(0)
             return params[name]
 
-        return _PARAM.sub(replace, value)
+        return PATTERN_PARAM.sub(replace, value)
     if isinstance(value, list):
         return [substitute(item, params, missing) for item in value]
     if isinstance(value, dict):
@@ -219,7 +223,7 @@ def substitute(value: Any, params: Mapping[str, str], missing: set[str]) -> Any:
 def placeholders(value: Any) -> set[str]:
     found: set[str] = set()
     if isinstance(value, str):
-        found.update(_PARAM.findall(value))
+        found.update(PATTERN_PARAM.findall(value))
     elif isinstance(value, list):
         for item in value:
             found |= placeholders(item)

@@ -3,7 +3,6 @@ and transitions, then check the state graph."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,10 +11,8 @@ from engine.compile.expressions import BOOL, Environment
 from engine.compile.model import I18n
 from engine.compile.registries import BUILTIN_ROLES
 from engine.compile.stage import Src, Stage
-from engine.compile.workflow import BACK, State, Transition, Workflow, placeholders, substitute
+from engine.compile.workflow import BACK, PATTERN_PARAM, State, Transition, Workflow, placeholders, substitute
 from engine.problems import did_you_mean
-
-_PATTERN_PARAM = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 
 
 class WorkflowStage(Stage):
@@ -105,7 +102,7 @@ class WorkflowStage(Stage):
                 written = written[part]
             except (KeyError, IndexError, TypeError):
                 return src.at(key)
-        match = _PATTERN_PARAM.fullmatch(written) if isinstance(written, str) else None
+        match = PATTERN_PARAM.fullmatch(written) if isinstance(written, str) else None
         if match is not None and src.doc is not service_src.doc:
             return service_src.at("params", match.group(1))
         return src.at(key)

@@ -40,8 +40,7 @@ def state_diagram(
         lines.append(f"    {_id(name)} : {_label(state.label.get(lang))}{extra}")
     for t in workflow.transitions:
         for source in t.sources:
-            targets = sorted(workflow.back_targets.get(source, ())) if t.target == BACK else [t.target]
-            for target in targets:
+            for target in workflow.targets(t, source):
                 arrow = " ↩" if t.target == BACK else ""
                 lines.append(f"    {_id(source)} --> {_id(target)} : {_label(t.label.get(lang))}{arrow}")
     for name in workflow.finals():
@@ -75,8 +74,7 @@ def dot_source(workflow: Workflow, lang: str = "mn") -> str:
         lines.append(f"  {quote(name)} [label={quote(state.label.get(lang))}{shape}];")
     for t in workflow.transitions:
         for source in t.sources:
-            targets = sorted(workflow.back_targets.get(source, ())) if t.target == BACK else [t.target]
-            for target in targets:
+            for target in workflow.targets(t, source):
                 style = ", style=dashed" if t.target == BACK else ""
                 lines.append(f"  {quote(source)} -> {quote(target)} [label={quote(t.label.get(lang))}{style}];")
     lines.append("}")
