@@ -124,15 +124,9 @@ class ServiceCompiler(FieldStage, WorkflowStage, RoutingStage):
                     src.span(),
                 )
             )
-        fields_flat = tuple(f for s in sections for f in s.fields)
-        seen_ids: set[str] = set()
-        fields_unique = []
-        for f in fields_flat:
-            if f.id not in seen_ids:
-                seen_ids.add(f.id)
-                fields_unique.append(f)
-        fields_flat = tuple(fields_unique)
-        self.fields_by_id = {f.id: f for f in fields_flat}
+        for f in (f for s in sections for f in s.fields):
+            self.fields_by_id.setdefault(f.id, f)  # a repeated id is FIELD001 already; the first one counts
+        fields_flat = tuple(self.fields_by_id.values())
         env = Environment(self.types)
         rules = self.compile_rules(data.get("rules", []), root.at("rules"), env, fields_flat)
         documents = self.compile_documents(data.get("documents", []), root.at("documents"), env)

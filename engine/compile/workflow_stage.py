@@ -155,12 +155,11 @@ class WorkflowStage(Stage):
             sources = raw_t["from"] if isinstance(raw_t["from"], list) else [raw_t["from"]]
             ok = True
             for s_index, source in enumerate(sources):
+                where = tsrc.at("from", s_index) if isinstance(raw_t["from"], list) else tsrc.at("from")
                 if source not in states:
-                    where = tsrc.at("from", s_index) if isinstance(raw_t["from"], list) else tsrc.at("from")
                     self.report("FLOW003", f"unknown state '{source}'", where, did_you_mean(source, states) or None)
                     ok = False
                 elif states[source].final:
-                    where = tsrc.at("from", s_index) if isinstance(raw_t["from"], list) else tsrc.at("from")
                     self.report(
                         "FLOW009",
                         f"state '{source}' is final, so no transition may leave it",
