@@ -270,7 +270,7 @@ class FieldStage(Stage):
             _, error = parser(default, dt.date.today())
             if error is not None:
                 self.report("FIELD009", f"the default {default!r} does not fit this {kind} field", src.at("default"))
-        field_obj = Field(
+        return Field(
             id=raw["id"],
             type=kind,
             label=I18n.of(raw["label"]),
@@ -308,7 +308,6 @@ class FieldStage(Stage):
             group=group,
             parse=parser,
         )
-        return field_obj
 
     def check_cascade(
         self, raw: dict[str, Any], src: Src, options: tuple[Option, ...], parent_id: str, show_if: Compiled | None

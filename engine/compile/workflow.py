@@ -79,7 +79,7 @@ class Workflow:
         params: Mapping[str, str] | None = None,
         migrate: Mapping[str, str] | None = None,
     ) -> Workflow:
-        back_targets = _back_targets(states, transitions)
+        back_targets = _back_targets(transitions)
         machine = Machine(
             model=None,
             states=list(states),
@@ -186,7 +186,7 @@ def _targets(back_targets: Mapping[str, frozenset[str]], transition: Transition,
     return sorted(back_targets.get(source, ())) if transition.target == BACK else [transition.target]
 
 
-def _back_targets(states: Mapping[str, State], transitions: tuple[Transition, ...]) -> dict[str, frozenset[str]]:
+def _back_targets(transitions: tuple[Transition, ...]) -> dict[str, frozenset[str]]:
     """For each state, the states whose transitions lead into it: where '@back' may return."""
     into: dict[str, set[str]] = {}
     for t in transitions:

@@ -163,7 +163,7 @@ class _Builder:
             self.doc.problems.append(problem(
                 "YAML008", "an unquoted '?' inside { } or [ ] is read differently by YAML tools",
                 _span(self.name, node), f'quote the text: "{node.value}"'))
-        return self.scalar(node, path)
+        return self.scalar(node)
 
     def mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -200,7 +200,7 @@ class _Builder:
             out[key] = self.value(value_node, (*path, key), bool(node.flow_style))
         return out
 
-    def scalar(self, node: yaml.ScalarNode, path: PathKey) -> Any:
+    def scalar(self, node: yaml.ScalarNode) -> Any:
         text, tag = node.value, node.tag
         plain = not node.style  # libyaml says '' where the pure-Python composer says None
         if not plain or tag == _STR_TAG:

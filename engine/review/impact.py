@@ -183,7 +183,7 @@ def draft_hit(change: Change, drafts: list[PreparedDraft]) -> int:
     return len(drafts)
 
 
-def _cases_hit(change: Change, cases: list[tuple[str, Mapping[str, Any]]], old: Service | None) -> int:
+def _cases_hit(change: Change, cases: list[tuple[str, Mapping[str, Any]]]) -> int:
     if change.subject == "service":
         return 0 if change.what == "added" else len(cases)
     if change.subject == "state":
@@ -221,5 +221,5 @@ def count_impact(result: DiffResult, source: str | Rows) -> DiffResult:
             drafts = prepare_drafts(old, new, rows.drafts(stored_id))
             prepared[change.service] = (drafts, in_flight(old, rows.cases(stored_id)), old)
         drafts, cases, old = prepared[change.service]
-        changes.append(replace(change, drafts=draft_hit(change, drafts), cases=_cases_hit(change, cases, old)))
+        changes.append(replace(change, drafts=draft_hit(change, drafts), cases=_cases_hit(change, cases)))
     return replace(result, changes=changes)
