@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import pytest
 from hypothesis import given, settings
@@ -99,6 +100,13 @@ def test_condition_must_be_boolean_where_expected() -> None:
 
 def test_error_offset_points_at_the_unknown_name() -> None:
     assert error("n > 1 and reasn == 'lost'").offset == len("n > 1 and ")
+
+
+def test_python_syntax_warnings_are_not_printed() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compile_expression("1if n else 2", ENV)
+    assert [w for w in caught if issubclass(w.category, SyntaxWarning)] == []
 
 
 @pytest.mark.parametrize("text", ["n is null", "n is not null", "{} is {}"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -126,7 +127,10 @@ def compile_expression(text: str, env: Environment, expect: str | None = None) -
             f"write '{bare_date.group()}' (or today() for the current date)",
         )
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():
+            # `1if x` parses with a SyntaxWarning that Python would print to the checker's stderr.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as err:
         return ExprError(
             "EXPR001",
