@@ -375,7 +375,7 @@ def queue(
     conn: Connection, book: ServiceBook, officer: Actor, filters: QueueFilter, today: dt.date
 ) -> list[dict[str, Any]]:
     """The officer's office's routed cases, oldest due first, with SLA and overdue markers."""
-    query = sa.select(applications).where(applications.c.office == officer.office)
+    query = sa.select(applications).where(applications.c.office == officer.office, applications.c.closed.is_(False))
     if filters.service_id:
         query = query.where(applications.c.service_id == filters.service_id)
     if filters.state:
@@ -456,6 +456,7 @@ def fire(
         "answers": answers,
         "state_due_date": _state_due(target.sla_days, today),
         "last_comment": (comment or "").strip() or None,
+        "closed": target.final,
     }
     result = conn.execute(
         applications.update()

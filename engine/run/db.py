@@ -83,6 +83,10 @@ applications = sa.Table(
     sa.Column("row_version", sa.Integer, nullable=False, default=1),  # optimistic locking
     sa.Column("submitted_at", sa.String(32), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
+    # True once the case reaches a final state: office queues filter in SQL, so closed cases never
+    # crowd open ones out of a page, and the queue index serves the query without a scan.
+    sa.Column("closed", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Index("ix_applications_queue", "office", "closed", "due_date", "id"),
 )
 
 uploads = sa.Table(

@@ -58,6 +58,7 @@ def migrate_in_flight(conn: Connection, book: ServiceBook) -> list[Move]:
                     state=target,
                     definition_version=service.version,
                     back_state=None,  # the old origin may not exist in the new version
+                    closed=service.workflow.states[target].final,
                     row_version=app["row_version"] + 1,
                     updated_at=now(),
                 )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from engine.run import audit
 from engine.run.db import applications
-from tests.portal.conftest import BACKENDS, build_app
+from tests.portal.conftest import BACKENDS, PortalApp, build_app
 from tests.portal.helpers import api_submit
 
 
@@ -71,3 +71,18 @@ def test_without_a_map_the_case_keeps_its_pinned_version(project: Path, db_url: 
     row = case_row(deployed, case["tracking"])
     assert row["state"] == "submitted" and row["definition_version"] == old_version
     deployed.portal.engine.dispose()
+
+
+def test_a_decided_case_is_closed_and_leaves_the_queue(portal_app: PortalApp) -> None:
+    citizen = portal_app.client()
+    citizen.sign_in()
+    done = api_submit(citizen, district="khan_uul")["tracking"]
+    waiting = api_submit(citizen, district="khan_uul")["tracking"]
+    staff = portal_app.client()
+    staff.staff_sign_in("gasr-central", portal_app.demo_password)
+    assert done in staff.get("/staff?all=1").text
+    decided = staff.submit(f"/staff/cases/{done}/action", {"action": "approve", "version": "1"})
+    assert decided.status_code == 200
+    assert case_row(portal_app, done)["closed"] is True and case_row(portal_app, waiting)["closed"] is False
+    queue = staff.get("/staff?all=1").text
+    assert done not in queue and waiting in queue
