@@ -7,6 +7,8 @@ retries safe: the same key returns the application it already made.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -19,10 +21,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from engine.compile.service import Service
 from engine.compile.submission_schema import submission_schema
 from engine.run import audit, cases
 from engine.run.db import drafts
 from engine.run.web.app import LoginNeeded, Portal, portal_of
+from engine.run.web.citizen import record_upload, uploadable, vet_uploads
 from engine.run.web.i18n import text
 
 _STATUS = {"not_found": 404, "conflict": 409, "not_allowed": 403, "final": 409}
@@ -132,6 +136,9 @@ async def submit(request: Request) -> Response:
         raise HTTPException(400)
     key = (request.headers.get("idempotency-key") or "").strip()[:100] or None
     lang = portal.lang(request)
+    attached, problems = decode_documents(service, data.get("documents"), lang)
+    if problems:
+        return JSONResponse({"error": "documents_invalid", "documents": problems}, status_code=422)
 
     def create_and_submit(conn: Connection) -> cases.Outcome:
         draft_id = None
@@ -142,6 +149,10 @@ async def submit(request: Request) -> Response:
             try:
                 with conn.begin_nested():
                     draft_id = cases.create_draft(conn, who.id, service.id, answers)
+                    for doc_id, files in attached.items():  # a replayed request reuses the first one's files
+                        for content, kind, name in files:
+                            digest = portal.store.put(content)
+                            record_upload(conn, draft_id, doc_id, digest, len(content), kind, name)
                     if key is not None:
                         conn.execute(
                             drafts.update().where(drafts.c.id == draft_id).values(idempotency_key=f"{who.id}:{key}")
@@ -158,6 +169,46 @@ async def submit(request: Request) -> Response:
     app = outcome.application
     payload = await portal.run(status_of, portal, app, who, lang)
     return JSONResponse(payload, status_code=200 if outcome.details.get("repeated") else 201)
+
+
+def decode_documents(
+    service: Service, raw: Any, lang: str
+) -> tuple[dict[str, list[tuple[bytes, str, str]]], dict[str, list[str]]]:
+    """`{"documents": {doc_id: [{"name": …, "content_base64": …}]}}` → vetted files per document.
+
+    The same limits as the form's uploads (count, size, sniffed type) apply, through `vet_uploads`."""
+    if raw is None:
+        return {}, {}
+    if not isinstance(raw, Mapping):
+        return {}, {"": [text("upload_no_file", lang)]}
+    known = {d.id: d for d in uploadable(service)}
+    attached: dict[str, list[tuple[bytes, str, str]]] = {}
+    problems: dict[str, list[str]] = {}
+    for doc_id, items in raw.items():
+        doc = known.get(str(doc_id))
+        if doc is None or not isinstance(items, list):
+            problems[str(doc_id)] = [text("upload_no_file", lang)]
+            continue
+        decoded: list[tuple[bytes, str | None]] = []
+        for item in items:
+            content = item.get("content_base64") if isinstance(item, Mapping) else None
+            try:
+                data = base64.b64decode(content, validate=True) if isinstance(content, str) else None
+            except (binascii.Error, ValueError):
+                data = None
+            if data is None:
+                problems[str(doc_id)] = [text("upload_empty", lang)]
+                break
+            name = item.get("name")
+            decoded.append((data, name if isinstance(name, str) else None))
+        if str(doc_id) in problems:
+            continue
+        errors, accepted = vet_uploads(doc, decoded, 0, lang)
+        if errors:
+            problems[str(doc_id)] = errors
+        else:
+            attached[doc.id] = accepted
+    return attached, problems
 
 
 async def status(request: Request) -> Response:
@@ -258,7 +309,22 @@ def openapi() -> dict[str, Any]:
                                         "answers": {
                                             "type": "object",
                                             "description": "see /services/{service_id}/schema.json",
-                                        }
+                                        },
+                                        "documents": {
+                                            "type": "object",
+                                            "description": "document id → files; the form's limits apply",
+                                            "additionalProperties": {
+                                                "type": "array",
+                                                "items": {
+                                                    "type": "object",
+                                                    "required": ["content_base64"],
+                                                    "properties": {
+                                                        "name": {"type": "string"},
+                                                        "content_base64": {"type": "string"},
+                                                    },
+                                                },
+                                            },
+                                        },
                                     },
                                 }
                             }

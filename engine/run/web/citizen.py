@@ -487,31 +487,44 @@ async def check_and_store(
     files: list[Mapping[str, Any]],
     lang: str,
 ) -> list[str]:
-    """Limits from the definition: count, size, and the sniffed type — the client's claims are ignored."""
-    title = doc.title.get(lang)
-    types = ", ".join(EXTENSIONS.get(a, a) for a in doc.accept)
+    """Read the posted files (no more than the limit allows), vet them, and store what passes."""
     posted = [f for f in posted if f.filename or f.size]
-    if not posted:
-        return [text("upload_no_file", lang)]
-    already = sum(1 for f in files if f["document_id"] == doc.id)
-    if already + len(posted) > doc.max_count:
-        return [text("upload_too_many", lang, count=doc.max_count, doc=title)]
     limit = doc.max_size_mb * 1024 * 1024
-    accepted = []
-    for upload in posted:
-        data = await upload.read(limit + 1)
-        if len(data) > limit:
-            return [text("upload_too_big", lang, size=doc.max_size_mb)]
-        if not data:
-            return [text("upload_empty", lang)]
-        kind = sniff(data)
-        if kind is None or kind not in doc.accept:
-            return [text("upload_bad_type", lang, types=types)]
-        accepted.append((data, kind, clean_name(upload.filename)))
+    items = [(await upload.read(limit + 1), upload.filename) for upload in posted]
+    already = sum(1 for f in files if f["document_id"] == doc.id)
+    errors, accepted = vet_uploads(doc, items, already, lang)
+    if errors:
+        return errors
     for data, kind, name in accepted:
         digest = portal.store.put(data)
         await portal.run(record_upload, draft_id, doc.id, digest, len(data), kind, name)
     return []
+
+
+def vet_uploads(
+    doc: DocumentRequirement, items: list[tuple[bytes, str | None]], already: int, lang: str
+) -> tuple[list[str], list[tuple[bytes, str, str]]]:
+    """Limits from the definition: count, size, and the sniffed type — the client's claims are ignored.
+
+    The form and the JSON API both pass through here, so the two doors accept the same files."""
+    title = doc.title.get(lang)
+    types = ", ".join(EXTENSIONS.get(a, a) for a in doc.accept)
+    if not items:
+        return [text("upload_no_file", lang)], []
+    if already + len(items) > doc.max_count:
+        return [text("upload_too_many", lang, count=doc.max_count, doc=title)], []
+    limit = doc.max_size_mb * 1024 * 1024
+    accepted = []
+    for data, filename in items:
+        if len(data) > limit:
+            return [text("upload_too_big", lang, size=doc.max_size_mb)], []
+        if not data:
+            return [text("upload_empty", lang)], []
+        kind = sniff(data)
+        if kind is None or kind not in doc.accept:
+            return [text("upload_bad_type", lang, types=types)], []
+        accepted.append((data, kind, clean_name(filename)))
+    return [], accepted
 
 
 def record_upload(conn: Connection, draft_id: int, doc_id: str, digest: str, size: int, kind: str, name: str) -> None:
