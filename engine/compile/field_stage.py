@@ -199,35 +199,7 @@ class FieldStage(Stage):
                     )
                 else:
                     self.check_cascade(raw, src, options, depends_on, show_if)
-        if raw.get("pattern") is not None:
-            try:
-                re.compile(raw["pattern"])
-            except re.error as err:
-                self.report("FIELD008", f"invalid pattern: {err}", src.at("pattern"))
-                params["pattern"] = None
-        for low, high in (
-            ("min", "max"),
-            ("min_length", "max_length"),
-            ("min_items", "max_items"),
-            ("min_age", "max_age"),
-        ):
-            a, b = raw.get(low), raw.get(high)
-            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b:
-                self.report("FIELD006", f"{low} ({a}) is greater than {high} ({b})", src.at(low))
-        if kind in ("date", "datetime"):
-            for bound in ("min", "max"):
-                value = raw.get(bound)
-                if isinstance(value, str):
-                    try:
-                        date_bound(value)
-                    except ValueError:
-                        self.report("FIELD009", f"'{value}' is not a real date", src.at(bound))
-                        params[bound] = None
-        elif kind in ("integer", "decimal", "money"):
-            for bound in ("min", "max"):
-                if raw.get(bound) is not None and not isinstance(raw.get(bound), (int, float)):
-                    self.report("SHAPE003", f"{bound} must be a number", src.at(bound))
-                    params[bound] = None
+        self.check_bounds(raw, src, params)
         if kind == "repeat":
             inner = self.expand(raw["fields"], src.at("fields"))
             item_types_here: dict[str, Type] = {}
@@ -242,24 +214,7 @@ class FieldStage(Stage):
                     self.report("FIELD003", f"address fields need the shared option list '{needed}'", src.at("type"))
         prefill = raw.get("prefill")
         if isinstance(prefill, str) and prefill.startswith("registry."):
-            operation = prefill.split(".")[1]
-            if operation not in self.reg.operations:
-                self.report(
-                    "FIELD011",
-                    f"unknown registry operation '{operation}'",
-                    src.at("prefill"),
-                    did_you_mean(operation, self.reg.operations) or None,
-                )
-            else:
-                attribute = prefill.split(".", 2)[2] if prefill.count(".") >= 2 else ""
-                returns = self.reg.operations[operation].returns
-                if returns and attribute.split(".")[0] not in returns:
-                    self.report(
-                        "FIELD011",
-                        f"{operation} does not return '{attribute}'",
-                        src.at("prefill"),
-                        did_you_mean(attribute, returns) or None,
-                    )
+            self.check_prefill(prefill, src)
         parser = (
             (lambda raw_value, today: (raw_value, None))
             if kind in ("repeat", "address")
@@ -308,6 +263,59 @@ class FieldStage(Stage):
             group=group,
             parse=parser,
         )
+
+    def check_bounds(self, raw: dict[str, Any], src: Src, params: dict[str, Any]) -> None:
+        """Reports bounds that cannot hold; a broken one is dropped from `params` so the parser ignores it."""
+        if raw.get("pattern") is not None:
+            try:
+                re.compile(raw["pattern"])
+            except re.error as err:
+                self.report("FIELD008", f"invalid pattern: {err}", src.at("pattern"))
+                params["pattern"] = None
+        for low, high in (
+            ("min", "max"),
+            ("min_length", "max_length"),
+            ("min_items", "max_items"),
+            ("min_age", "max_age"),
+        ):
+            a, b = raw.get(low), raw.get(high)
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b:
+                self.report("FIELD006", f"{low} ({a}) is greater than {high} ({b})", src.at(low))
+        if raw["type"] in ("date", "datetime"):
+            for bound in ("min", "max"):
+                value = raw.get(bound)
+                if isinstance(value, str):
+                    try:
+                        date_bound(value)
+                    except ValueError:
+                        self.report("FIELD009", f"'{value}' is not a real date", src.at(bound))
+                        params[bound] = None
+        elif raw["type"] in ("integer", "decimal", "money"):
+            for bound in ("min", "max"):
+                if raw.get(bound) is not None and not isinstance(raw.get(bound), (int, float)):
+                    self.report("SHAPE003", f"{bound} must be a number", src.at(bound))
+                    params[bound] = None
+
+    def check_prefill(self, prefill: str, src: Src) -> None:
+        """`registry.<operation>.<attribute>` must name a known operation and an attribute it returns."""
+        operation = prefill.split(".")[1]
+        if operation not in self.reg.operations:
+            self.report(
+                "FIELD011",
+                f"unknown registry operation '{operation}'",
+                src.at("prefill"),
+                did_you_mean(operation, self.reg.operations) or None,
+            )
+        else:
+            attribute = prefill.split(".", 2)[2] if prefill.count(".") >= 2 else ""
+            returns = self.reg.operations[operation].returns
+            if returns and attribute.split(".")[0] not in returns:
+                self.report(
+                    "FIELD011",
+                    f"{operation} does not return '{attribute}'",
+                    src.at("prefill"),
+                    did_you_mean(attribute, returns) or None,
+                )
 
     def check_cascade(
         self, raw: dict[str, Any], src: Src, options: tuple[Option, ...], parent_id: str, show_if: Compiled | None
