@@ -32,7 +32,8 @@ def field_def(draw: st.DrawFn, fid: str, earlier_choices: list[tuple[str, list[s
     elif kind == "decimal":
         out.update(min=0, max=draw(st.integers(1, 1000)), places=draw(st.integers(1, 3)))
     elif kind == "date":
-        out.update(draw(st.sampled_from([{}, {"max": "today"}, {"min": "today"}, {"min": "today-18y", "max": "today"}])))
+        bounds = [{}, {"max": "today"}, {"min": "today"}, {"min": "today-18y", "max": "today"}]
+        out.update(draw(st.sampled_from(bounds)))
     elif kind == "register":
         out.update(draw(st.sampled_from([{}, {"min_age": 18}, {"max_age": 17}])))
     elif kind in ("choice", "multichoice"):

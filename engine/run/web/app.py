@@ -90,7 +90,9 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
+            # Before any session or language is known: say it in both languages.
+            message = "Илгээсэн өгөгдөл хэт том байна. / The request is too large."
+            await PlainTextResponse(message, status_code=413)(scope, receive, send)
             return
         seen = 0
 
