@@ -119,7 +119,18 @@ async def schema(request: Request) -> Response:
     service = portal.book.get(request.path_params["service_id"])
     if service is None:
         raise HTTPException(404)
-    return JSONResponse(submission_schema(service), media_type="application/schema+json")
+    return JSONResponse(_schema_of(service), media_type="application/schema+json")
+
+
+_SCHEMAS: dict[str, dict[str, Any]] = {}
+
+
+def _schema_of(service: Service) -> dict[str, Any]:
+    """Built once per definition version: a version never changes, so neither does its schema."""
+    found = _SCHEMAS.get(service.version)
+    if found is None:
+        found = _SCHEMAS[service.version] = submission_schema(service)
+    return found
 
 
 async def submit(request: Request) -> Response:
