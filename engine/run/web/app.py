@@ -198,6 +198,11 @@ class Portal:
         return HTMLResponse(html, status_code=status)
 
 
+def redirect(url: str) -> RedirectResponse:
+    """After a POST, the browser fetches the next page with GET (303: the form is not re-sent)."""
+    return RedirectResponse(url, status_code=303)
+
+
 def portal_of(request: Request) -> Portal:
     portal: Portal = request.app.state.portal
     return portal

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from engine.compile.fields import is_empty
@@ -24,7 +24,7 @@ from engine.run.db import uploads
 from engine.run.exchange.flow import keep_locked
 from engine.run.files import clean_name, sniff
 from engine.run.outputs.documents import of_application as issued_for
-from engine.run.web.app import LoginNeeded, Portal, portal_of
+from engine.run.web.app import LoginNeeded, Portal, portal_of, redirect
 from engine.run.web.forms import FormBuilder, apply_row_buttons, decode, display_value, html_id
 from engine.run.web.i18n import LANGS, text
 
@@ -44,10 +44,6 @@ EXTENSIONS = {
 
 def top_field(path: str) -> str:
     return _TOP.split(path, maxsplit=1)[0]
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def require_citizen(request: Request) -> cases.Actor:

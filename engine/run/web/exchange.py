@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from engine.compile.model import I18n
@@ -22,7 +22,7 @@ from engine.run.exchange.adapter import RegistryAdapter
 from engine.run.exchange.http import ExchangeSettings, HttpRegistry
 from engine.run.exchange.local import LocalRegistry
 from engine.run.exchange.population import Places
-from engine.run.web.app import LoginNeeded, Portal, portal_of
+from engine.run.web.app import LoginNeeded, Portal, portal_of, redirect
 from engine.run.web.i18n import TEXTS
 
 TEXTS.update(
@@ -111,7 +111,7 @@ async def consent_page(request: Request) -> Response:
     draft, service, _files = found
     wanted = service_uses(portal, service)
     if not wanted:
-        return RedirectResponse(f"/apply/{draft_id}/0", status_code=303)
+        return redirect(f"/apply/{draft_id}/0")
     register = str((request.session.get("profile") or {}).get("register_number") or "")
     adapter = adapter_of(portal)
     if request.method == "POST":
@@ -132,7 +132,7 @@ async def consent_page(request: Request) -> Response:
         if not await portal.run(save):
             raise HTTPException(404)
         failed = any(r.status not in ("ok", "no_consent") for r in results.values())
-        return RedirectResponse(f"/apply/{draft_id}/0{'?registry=failed' if failed else ''}", status_code=303)
+        return redirect(f"/apply/{draft_id}/0{'?registry=failed' if failed else ''}")
     suggest = getattr(adapter, "suggest", None)
     suggestions: dict[str, str] = {}
     for u in wanted:

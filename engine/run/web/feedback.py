@@ -9,13 +9,13 @@ from urllib.parse import quote
 from sqlalchemy.engine import Connection
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from engine.compile.model import I18n
 from engine.run import cases
 from engine.run import feedback as store
-from engine.run.web.app import LoginNeeded, Portal, portal_of
+from engine.run.web.app import LoginNeeded, Portal, portal_of, redirect
 from engine.run.web.i18n import TEXTS, text
 
 TEXTS.update(
@@ -57,7 +57,7 @@ async def give(request: Request) -> Response:
         raise HTTPException(404)
     if not given.ok:
         return Response(text(given.code, portal.lang(request)), status_code=409 if given.code != "bad_rating" else 422)
-    return RedirectResponse(f"/applications/{quote(tracking)}", status_code=303)
+    return redirect(f"/applications/{quote(tracking)}")
 
 
 async def staff_feedback(request: Request) -> Response:

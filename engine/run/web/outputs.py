@@ -7,13 +7,13 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from engine.run import audit, cases, outbox
 from engine.run.notify import inbox
 from engine.run.outputs import documents
-from engine.run.web.app import LoginNeeded, Portal, portal_of
+from engine.run.web.app import LoginNeeded, Portal, portal_of, redirect
 
 ADMIN_ROLES = frozenset({"admin", "head_of_office"})
 # A stored document carries its own styles (it must print the same forever); it has no scripts.
@@ -144,7 +144,7 @@ async def outbox_replay(request: Request) -> Response:
 
     if not await portal.run(replay):
         raise HTTPException(404)
-    return RedirectResponse("/staff/outbox", status_code=303)
+    return redirect("/staff/outbox")
 
 
 async def revoke_document(request: Request) -> Response:
@@ -167,7 +167,7 @@ async def revoke_document(request: Request) -> Response:
 
     if not await portal.run(revoke):
         raise HTTPException(404)
-    return RedirectResponse(f"/verify/{(await portal.run(documents.by_number, number) or {}).get('code', '')}", 303)
+    return redirect(f"/verify/{(await portal.run(documents.by_number, number) or {}).get('code', '')}")
 
 
 def routes() -> list[Route]:

@@ -14,20 +14,16 @@ from urllib.parse import quote
 from sqlalchemy.engine import Connection
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from engine.run import audit, auth, cases
 from engine.run.outputs.documents import of_application as issued_for
-from engine.run.web.app import LoginNeeded, Portal, portal_of
+from engine.run.web.app import LoginNeeded, Portal, portal_of, redirect
 from engine.run.web.citizen import answer_text, safe_next
 from engine.run.web.exchange import case_exchange
 from engine.run.web.forms import FormBuilder
 from engine.run.web.i18n import text
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def require_officer(request: Request) -> cases.Actor:
