@@ -451,6 +451,17 @@ REGISTRY_KINDS: dict[str, Shape] = {
                 "returns": Key(ListOf(Text())),
                 "description": Key(Bilingual()),
                 "kind": Key(Text(enum=("read", "check", "write"))),
+                # How the exchange asks this operation: by the citizen's own register number (the
+                # default) or by an answer of the given field type, and which kind of record answers.
+                "key": Key(
+                    Obj(
+                        keys={
+                            "by": Key(Text(enum=("citizen", "company_register", "plate_number", "vin", "parcel_id",
+                                                 "property_number")), True),
+                            "record": Key(Text(enum=("person", "company", "vehicle", "parcel", "property")), True),
+                        }
+                    )
+                ),
             }
         )
     ),

@@ -108,6 +108,8 @@ class RegistryOperation:
     system: str
     returns: tuple[str, ...]
     kind: str = "read"
+    key_by: str = "citizen"  # asked by the citizen's register number, or by an answer of this field type
+    record: str = "person"  # the kind of registry record that answers
 
 
 # A field's parser: (raw answer, today) → (clean value, None) or (None, (error code, parameters)).

@@ -186,6 +186,8 @@ def compile_registries(merged: dict[str, dict[str, Located]]) -> tuple[Registrie
             e.value["system"],
             tuple(e.value.get("returns", ())),
             e.value.get("kind", "read"),
+            e.value.get("key", {}).get("by", "citizen"),
+            e.value.get("key", {}).get("record", "person"),
         )
         for key, e in entries("registry_operations").items()
     }

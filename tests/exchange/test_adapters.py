@@ -25,9 +25,15 @@ from engine.run.exchange.local import LocalRegistry, seed
 from engine.run.exchange.tables import registry_records
 from engine.run.migrate import upgrade
 
-VEHICLE = RegistryOperation("WS100401", I18n("Тээвэр", "Vehicle"), "xyp", ("plate_number", "make", "owner_register"))
+VEHICLE = RegistryOperation(
+    "WS100401", I18n("Тээвэр", "Vehicle"), "xyp", ("plate_number", "make", "owner_register"), "read", "plate_number",
+    "vehicle",
+)
 PERSON = RegistryOperation("WS100101", I18n("Иргэн", "Citizen"), "xyp", ("register_number", "surname", "birth_date"))
-PARCEL = RegistryOperation("WS100218", I18n("Газар", "Land"), "xyp", ("parcel_id", "holder_register", "valid_until"))
+PARCEL = RegistryOperation(
+    "WS100218", I18n("Газар", "Land"), "xyp", ("parcel_id", "holder_register", "valid_until"), "read", "parcel_id",
+    "parcel",
+)
 REPO = Path(__file__).resolve().parents[2]
 
 

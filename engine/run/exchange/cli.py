@@ -64,7 +64,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         if settings.url
         else LocalRegistry(engine, Places.from_registries(catalog.registries))  # type: ignore[arg-type,attr-defined]
     )
-    kind = key_of(operation.id).key
+    kind = key_of(operation).key
     result = adapter.fetch(operation, RegistryKey(kind, args.key, args.key if kind == CITIZEN else None))
     print(json.dumps({"operation": result.operation, "status": result.status, "source": result.source,
                       "detail": result.detail, "data": dict(result.data)}, ensure_ascii=False, indent=1))

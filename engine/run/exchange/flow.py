@@ -54,7 +54,7 @@ def uses(service: Service, operations: Mapping[str, RegistryOperation]) -> list[
         if d.registry and d.registry in operations:
             found.setdefault(d.registry, Use(operations[d.registry])).documents.append(d)
     for use in found.values():
-        spec = key_of(use.id)
+        spec = key_of(use.operation)
         key_field = next((f for f in service.fields if f.type == spec.key), None)
         if spec.key != CITIZEN and key_field is not None:
             use.key_kind, use.key_field = spec.key, key_field

@@ -81,7 +81,7 @@ class LocalRegistry:
     def fetch(self, operation: RegistryOperation, key: RegistryKey) -> RegistryResult:
         started = time.monotonic()
         self.ensure_seeded()
-        spec = key_of(operation.id)
+        spec = key_of(operation)
         record = self._find(spec.record, key)
         elapsed = int((time.monotonic() - started) * 1000)
         if record is None:
