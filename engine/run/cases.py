@@ -65,7 +65,12 @@ def new_tracking(today: dt.date) -> str:
 
 # --- drafts ------------------------------------------------------------------------------------------
 def create_draft(
-    conn: Connection, citizen_id: int, service_id: str, answers: Mapping[str, Any], application_id: int | None = None
+    conn: Connection,
+    citizen_id: int,
+    service_id: str,
+    answers: Mapping[str, Any],
+    application_id: int | None = None,
+    definition_version: str | None = None,
 ) -> int:
     stamp = now()
     result = conn.execute(
@@ -74,6 +79,7 @@ def create_draft(
             service_id=service_id,
             answers=dict(answers),
             application_id=application_id,
+            definition_version=definition_version,
             submitted=False,
             created_at=stamp,
             updated_at=stamp,

@@ -57,6 +57,9 @@ drafts = sa.Table(
     # A correction draft edits an application returned to the citizen; otherwise it is a new one.
     sa.Column("application_id", sa.Integer, nullable=True),
     sa.Column("idempotency_key", sa.String(100), nullable=True, unique=True),  # the JSON API's retry key
+    # The definition version the draft was started under: when it differs from today's, the
+    # check-your-answers page tells the citizen what changed for them (engine.review.migration).
+    sa.Column("definition_version", sa.String(64), nullable=True),
     sa.Column("submitted", sa.Boolean, nullable=False, default=False),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),

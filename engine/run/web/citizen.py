@@ -19,6 +19,8 @@ from starlette.routing import Route
 from engine.compile.fields import is_empty
 from engine.compile.model import DocumentRequirement, Field, SubmissionError
 from engine.compile.service import Service
+from engine.review.migration import review_draft
+from engine.review.render_diff import describe
 from engine.run import audit, auth, cases
 from engine.run.db import uploads
 from engine.run.exchange.flow import keep_locked
@@ -146,7 +148,12 @@ async def start(request: Request) -> Response:
     await portal.form(request)
     profile = request.session.get("profile", {})
     answers = initial_answers(service, profile)
-    draft_id = await portal.run(cases.create_draft, citizen.id, service.id, answers)
+
+    def begin(conn: Connection) -> int:
+        portal.book.remember(conn, service)  # so the draft can later be compared with a newer version
+        return cases.create_draft(conn, citizen.id, service.id, answers, definition_version=service.version)
+
+    draft_id = await portal.run(begin)
     return redirect(f"/apply/{draft_id}/0")
 
 
@@ -584,7 +591,30 @@ async def check_page(request: Request) -> Response:
     portal = portal_of(request)
     citizen = require_citizen(request)
     draft_id, draft, service, files = await draft_context(request, portal, citizen)
-    return render_check(request, portal, draft_id, draft, service, files, outcome=None)
+    return render_check(
+        request,
+        portal,
+        draft_id,
+        draft,
+        service,
+        files,
+        outcome=None,
+        changes=await changes_since_start(portal, draft, service, files, portal.lang(request)),
+    )
+
+
+async def changes_since_start(
+    portal: Portal, draft: Mapping[str, Any], service: Service, files: list[Mapping[str, Any]], lang: str
+) -> list[str]:
+    """The changes of the service, since this draft was started, that touch this draft — in words."""
+    started = draft.get("definition_version")
+    if not started or started == service.version:
+        return []
+    old = await portal.run(portal.book.pinned, started)
+    if old is None:
+        return []
+    review = review_draft(old, service, draft["answers"], {f["document_id"] for f in files})
+    return [describe(change, lang) for change in review.changes]
 
 
 def check_errors(
@@ -618,6 +648,7 @@ def render_check(
     service: Service,
     files: list[Mapping[str, Any]],
     outcome: cases.Outcome | None,
+    changes: list[str] | None = None,
 ) -> Response:
     lang = portal.lang(request)
     errors = check_errors(service, draft_id, draft["answers"], files, lang)
@@ -635,6 +666,7 @@ def render_check(
             "fees": service.fees(values),
             "fee_total": service.fee_total(values),
             "errors": errors,
+            "changes": changes or [],
             "correction": draft["application_id"] is not None,
             "back": f"/apply/{draft_id}/documents"
             if uploadable(service)
@@ -656,7 +688,8 @@ async def submit(request: Request) -> Response:
     if found is None:
         raise HTTPException(404)
     draft, service, files = found
-    return render_check(request, portal, draft_id, draft, service, files, outcome)
+    changes = await changes_since_start(portal, draft, service, files, portal.lang(request))
+    return render_check(request, portal, draft_id, draft, service, files, outcome, changes)
 
 
 # --- after submission ---------------------------------------------------------------------------------------

@@ -70,6 +70,10 @@ TEXTS: dict[str, I18n] = {
     "optional_doc": I18n("Заавал биш", "Optional"),
     "uploaded": I18n("Хавсаргасан файлууд", "Uploaded files"),
     "upload_missing": I18n("«{doc}» баримтыг хавсаргана уу", "Upload {doc}"),
+    "changed_since_start": I18n(
+        "Таныг бөглөж эхэлснээс хойш энэ үйлчилгээнд дараах өөрчлөлт орсон. Хариултаа шалгана уу.",
+        "This service changed after you started this application. Check your answers against these changes.",
+    ),
     "upload_no_file": I18n("Хавсаргах файлаа сонгоно уу", "Choose a file to upload"),
     "upload_too_big": I18n("Файл {size} МБ-аас их байна", "The file must be smaller than {size} MB"),
     "upload_too_many": I18n(
