@@ -373,7 +373,7 @@ def render_section(
     views = builder.build(section.fields, answers)
     from engine.run.web.exchange import mark_fields, registry_offer
 
-    mark_fields(views, draft["answers"])
+    mark_fields(views, draft["answers"], portal.book.catalog.registries.operations)
     offer = registry_offer(portal, service, draft, draft_id) if index == 0 else None
     if notice is None and request.query_params.get("registry") == "failed":
         notice = "registry_failed_notice"

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine.compile.model import I18n
+from engine.compile.model import I18n, RegistryOperation
 from engine.compile.service import Service
 from engine.run import cases
 from engine.run.exchange import flow
@@ -149,17 +149,21 @@ async def consent_page(request: Request) -> Response:
     )
 
 
-def source_label(operation: str) -> str:
-    return "from_civil_registry" if operation.startswith("WS1001") else "from_state_registry"
+def source_label(operation: RegistryOperation | None) -> str:
+    """Person records come from the civil registry; every other record from a state registry."""
+    return "from_civil_registry" if operation is None or operation.record == "person" else "from_state_registry"
 
 
-def mark_fields(views: Sequence[Any], answers: Mapping[str, Any]) -> None:
+def mark_fields(
+    views: Sequence[Any], answers: Mapping[str, Any], operations: Mapping[str, RegistryOperation]
+) -> None:
     """Tell each prefilled field's view where its value came from and whether it is locked."""
     provenance = flow.provenance_of(answers)
     for view in views:
         info = provenance.get(view.field.id)
         if isinstance(info, Mapping):
-            view.registry = {"label": source_label(str(info.get("op", ""))), "op": info.get("op"),
+            operation = operations.get(str(info.get("op", "")))
+            view.registry = {"label": source_label(operation), "op": info.get("op"),
                              "locked": bool(info.get("locked"))}
 
 
