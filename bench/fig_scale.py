@@ -114,6 +114,28 @@ def _lean_queue(queries: dict[str, Any]) -> Callable[[Any, Any], Any]:
     return lean
 
 
+def _measure_query(conn: Any, rnd: random.Random, query: Callable[[Any, Any], Any], count: int, label: str,
+                   name: str, section: Section, capture: Capture, explain: Callable[[Any, str, Any], str]) -> None:
+    """Warm once, time `count` runs (p95 in the note), then show the plan of the statement it sent."""
+    query(conn, rnd)  # warm the cache and the connection
+    samples = []
+    for _ in range(count):
+        t0 = WALL()
+        query(conn, rnd)
+        samples.append(WALL() - t0)
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    r = row("6", f"{label}: {name}", samples, "ms", note=f"p95 {p95 * 1e3:.2f} ms")
+    r.extra["p95"] = p95
+    if label.startswith("PostgreSQL"):
+        r.target = "p95 < 20 ms"
+    section.rows.append(r)
+    capture.seen.clear()
+    query(conn, rnd)
+    statement, params = next((s, p) for s, p in capture.seen if "applications" in s)
+    section.text.append(f"{label}, {name}:\n\n```\n{explain(conn, statement, params)}\n```")
+
+
 def _measure(engine: sa.Engine, label: str, queries: dict[str, Callable[[Any, Any], Any]], count: int,
              section: Section, explain: Callable[[Any, str, Any], str]) -> None:
     capture = Capture(engine)
@@ -122,23 +144,7 @@ def _measure(engine: sa.Engine, label: str, queries: dict[str, Callable[[Any, An
         for name, query in queries.items():
             if name.startswith("_"):
                 continue
-            query(conn, rnd)  # warm the cache and the connection
-            samples = []
-            for _ in range(count):
-                t0 = WALL()
-                query(conn, rnd)
-                samples.append(WALL() - t0)
-            ordered = sorted(samples)
-            p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-            r = row("6", f"{label}: {name}", samples, "ms", note=f"p95 {p95 * 1e3:.2f} ms")
-            r.extra["p95"] = p95
-            if label.startswith("PostgreSQL"):
-                r.target = "p95 < 20 ms"
-            section.rows.append(r)
-            capture.seen.clear()
-            query(conn, rnd)
-            statement, params = next((s, p) for s, p in capture.seen if "applications" in s)
-            section.text.append(f"{label}, {name}:\n\n```\n{explain(conn, statement, params)}\n```")
+            _measure_query(conn, rnd, query, count, label, name, section, capture, explain)
 
     # What would reach the target: an index in the queue's order, then a page query that filters decided
     # cases in SQL and reads only the listed columns (50 rows, no answers). Created in this scratch database only.
@@ -150,23 +156,7 @@ def _measure(engine: sa.Engine, label: str, queries: dict[str, Callable[[Any, An
         for name, query in (("office queue page, with an index on (office, due_date, id) — experiment", queue),
                             ("lean queue page: open states in SQL, listed columns, 50 rows, same index — "
                              "experiment", lean)):
-            query(conn, rnd)
-            samples = []
-            for _ in range(count):
-                t0 = WALL()
-                query(conn, rnd)
-                samples.append(WALL() - t0)
-            ordered = sorted(samples)
-            p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-            r = row("6", f"{label}: {name}", samples, "ms", note=f"p95 {p95 * 1e3:.2f} ms")
-            r.extra["p95"] = p95
-            if label.startswith("PostgreSQL"):
-                r.target = "p95 < 20 ms"
-            section.rows.append(r)
-            capture.seen.clear()
-            query(conn, rnd)
-            statement, params = next((s, p) for s, p in capture.seen if "applications" in s)
-            section.text.append(f"{label}, {name}:\n\n```\n{explain(conn, statement, params)}\n```")
+            _measure_query(conn, rnd, query, count, label, name, section, capture, explain)
 
 
 def _pg(section: Section, rows: list[tuple[Any, ...]], keys: dict[str, Any], services: list[Service],
