@@ -102,14 +102,7 @@ class LocalRegistry:
                     row = self._row(conn, "person", value)
                 return row
             if key.kind == CITIZEN:  # an entity operation asked about the citizen: their first one
-                if self.enrol_unknown and self._row(conn, "person", value) is None:
-                    self.enrol(conn, value)
-                found = conn.execute(
-                    sa.select(registry_records.c.data)
-                    .where(registry_records.c.kind == kind, registry_records.c.owner == value)
-                    .order_by(registry_records.c.id)
-                    .limit(1)
-                ).scalar()
+                found = self._first_owned(conn, kind, value, registry_records.c.data)
                 return dict(found) if found else None
             return self._row(conn, "vin" if key.kind == "vin" else kind, value)
 
@@ -147,13 +140,17 @@ class LocalRegistry:
         self.ensure_seeded()
         value = normalise(CITIZEN, citizen_register)
         with self.engine.begin() as conn:
-            if self.enrol_unknown and self._row(conn, "person", value) is None:
-                self.enrol(conn, value)
-            found = conn.execute(
-                sa.select(registry_records.c.record_key)
-                .where(registry_records.c.kind == kind, registry_records.c.owner == value)
-                .order_by(registry_records.c.id)
-                .limit(1)
-            ).scalar()
+            found = self._first_owned(conn, kind, value, registry_records.c.record_key)
         return str(found) if found else None
+
+    def _first_owned(self, conn: Connection, kind: str, owner: str, column: Any) -> Any:
+        """`column` of the citizen's first record of `kind`, enrolling a citizen never seen before."""
+        if self.enrol_unknown and self._row(conn, "person", owner) is None:
+            self.enrol(conn, owner)
+        return conn.execute(
+            sa.select(column)
+            .where(registry_records.c.kind == kind, registry_records.c.owner == owner)
+            .order_by(registry_records.c.id)
+            .limit(1)
+        ).scalar()
 
