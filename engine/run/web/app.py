@@ -6,8 +6,10 @@ api.py and reach shared things through `Portal` (request.app.state.portal).
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +21,6 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount
@@ -35,6 +36,7 @@ from engine.run.search import SearchIndex
 from engine.run.services import ServiceBook
 from engine.run.settings import Settings, load_settings
 from engine.run.web.i18n import LANGS, text
+from engine.run.web.session import SignedCookieSession
 
 RENDERERS = Path(__file__).resolve().parents[3] / "renderers"
 T = TypeVar("T")
@@ -52,8 +54,20 @@ SECURITY_HEADERS = [
 ]
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+def secured(headers: list[tuple[bytes, bytes]], hsts: bool) -> list[tuple[bytes, bytes]]:
+    """`headers` with every security header the response does not set itself (its own value wins)."""
+    present = {k.lower() for k, _ in headers}
+    return headers + [(k, v) for k, v in (*SECURITY_HEADERS, *([HSTS] if hsts else [])) if k not in present]
+
+
 class SecurityHeaders:
-    """Adds the strict Content-Security-Policy (no inline scripts or styles) and friends to every response."""
+    """Adds the strict Content-Security-Policy (no inline scripts or styles) and friends to every response.
+
+    Pure ASGI (no BaseHTTPMiddleware): it only rewrites the response's start message, so streamed
+    and file bodies pass through untouched."""
 
     def __init__(self, app: ASGIApp, hsts: bool) -> None:
         self.app = app
@@ -66,12 +80,7 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-                if self.hsts:
-                    headers.append((b"strict-transport-security", b"max-age=31536000"))
-                message["headers"] = headers
+                message["headers"] = secured(list(message.get("headers", [])), self.hsts)
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -124,6 +133,13 @@ class Portal:
             loader=loader, autoescape=select_autoescape(default=True), trim_blocks=True, auto_reload=False
         )
         self.templates.globals["widget_of"] = lambda fv: fv.widget
+        # SQLite has one writer at a time and every transaction here begins IMMEDIATE, so this
+        # process's threads queue on a lock rather than in SQLite's busy handler, which sleeps
+        # 1–100 ms between tries (under load that sleeping was the p99; other processes still
+        # queue in SQLite). PostgreSQL runs transactions side by side.
+        self._one_at_a_time: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     def use_catalog(self, catalog: Catalog) -> None:
         self.book.use(catalog)
@@ -133,7 +149,7 @@ class Portal:
         """Run `work(conn, …)` in one database transaction on a worker thread."""
 
         def in_transaction() -> T:
-            with self.engine.begin() as conn:
+            with self._one_at_a_time, self.engine.begin() as conn:
                 return work(conn, *args, **kwargs)
 
         return await run_in_threadpool(in_transaction)
@@ -259,10 +275,14 @@ async def _error(request: Request, exc: Exception) -> Response:
     key = {403: "forbidden", 404: "not_found"}.get(status, "server_error")
     if isinstance(exc, HTTPException) and exc.detail == "csrf":
         key = "csrf"
+    response: Response
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": key, "message": text(key, Portal.lang(request))}, status_code=status)
-    portal = portal_of(request)
-    return portal.render(request, "error.html", {"message_key": key, "status": status}, status=status)
+        response = JSONResponse({"error": key, "message": text(key, Portal.lang(request))}, status_code=status)
+    else:
+        response = portal_of(request).render(request, "error.html", {"message_key": key, "status": status}, status)
+    if status == 500:  # Starlette sends this answer from outside the user middleware: secure it here
+        response.raw_headers[:] = secured(response.raw_headers, portal_of(request).settings.cookie_secure)
+    return response
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None, out: Any = sys.stdout) -> Starlette:
@@ -275,8 +295,11 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
     portal = Portal(settings, catalog, engine, FolderStore(settings.upload_dir))
     with engine.begin() as conn:
         for move in migrate_in_flight(conn, portal.book):
-            print(f"tsonkh: moved case {move.tracking} ({move.service_id}) from {move.from_state} "
-                  f"to {move.to_state}, as the new definition's migrate map says", file=out)
+            print(
+                f"tsonkh: moved case {move.tracking} ({move.service_id}) from {move.from_state} "
+                f"to {move.to_state}, as the new definition's migrate map says",
+                file=out,
+            )
     routes = [
         *citizen.routes(),
         *staff.routes(),
@@ -291,7 +314,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         Middleware(SecurityHeaders, hsts=settings.cookie_secure),
         Middleware(BodyLimit, max_bytes=settings.max_request_mb * 1024 * 1024),
         Middleware(
-            SessionMiddleware,
+            SignedCookieSession,
             secret_key=settings.secret_key,
             session_cookie="tsonkh_session",
             same_site="lax",
