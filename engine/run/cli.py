@@ -12,6 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="processes (share the database; use PostgreSQL)")
+    serve.add_argument("--access-log", action="store_true", help="log every request (off: the audit log records acts)")
     serve.set_defaults(handler=cmd_serve)
 
     audit = sub.add_parser("audit", help="audit log tools")
@@ -51,6 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     host = f"[{args.host}]" if ":" in args.host else args.host
+    # Access lines are INFO; off by default (uvicorn would still build each one only to drop it).
+    level = "info" if args.access_log else "warning"
     print(f"tsonkh: open http://{host}:{args.port}/  (staff: http://{host}:{args.port}/staff/login)", flush=True)
     if args.workers > 1:
         uvicorn.run(
@@ -61,7 +64,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             loop=loop,
             http=http,
-            log_level="warning",
+            log_level=level,
+            access_log=args.access_log,
             proxy_headers=True,
         )
     else:
@@ -72,7 +76,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from engine.run.worker import attach
 
         attach(app)  # the embedded setup delivers notices and runs SLA timers in-process (issue 8)
-        uvicorn.run(app, host=args.host, port=args.port, loop=loop, http=http, log_level="warning", proxy_headers=True)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            loop=loop,
+            http=http,
+            log_level=level,
+            access_log=args.access_log,
+            proxy_headers=True,
+        )
     return 0
 
 
