@@ -2,12 +2,15 @@
 
 uvicorn serves each app with 1 and 2 worker processes, on httptools + uvloop and on h11. The
 portal's POST is the JSON API's submission (parse, validate, route, insert, audit: one
-transaction) of a service that needs no uploads at submission; the bare endpoint parses the same
-JSON and inserts it. The GET is a citizen's form page (the largest section of that service)
-against a bare endpoint rendering the same fields through a per-service unrolled template.
-Everything listens on 127.0.0.1 only; wrk runs a fixed time with a fixed number of connections,
-on the same two cores as the server (so absolute req/s are a lower bound; ratios are the point).
-"""
+transaction) of a catalog service as it stands, its required documents carried base64 in the
+JSON; the bare endpoint (bench/http_apps.py) parses the same body, decodes and stores the same
+documents and inserts the application and its files in one transaction. The GET is a citizen's
+form page (the largest section of that service, the draft holding a valid submission's answers)
+against a bare endpoint reading the same answers from its database and rendering the same fields
+through a per-service unrolled template. Everything listens on 127.0.0.1 only; wrk runs a fixed
+time with a fixed number of connections, on the same two cores as the server (so absolute req/s
+are a lower bound; ratios are the point). The same requests are then run in-process, layer by
+layer (bench/http_layers.py), to show where the portal's CPU goes."""
 
 from __future__ import annotations
 
@@ -23,20 +26,21 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.fig_render import _unrolled_source, _views
-from bench.harness import Row, Section
+from bench.harness import Row, Section, spread
 from bench.inputs import json_submissions
-from engine.catalog import load_catalog
+from engine.catalog import Catalog, load_catalog
 from engine.compile.service import Service
 from engine.run.db import drafts, make_engine
 from engine.run.files import FolderStore
 from engine.run.settings import load_settings
-from engine.run.web.app import Portal
+from engine.run.web.app import Portal, create_app
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -164,6 +168,74 @@ def _probe(url: str, headers: dict[str, str], body: str | None, expect: int) -> 
     return len(response.content)
 
 
+def _in_process(
+    catalog: Catalog, service: Service, index: int, answers: dict[str, Any], body: str, bare_env: dict[str, str],
+    scratch: Path, quick: bool,
+) -> list[Row]:
+    """The same two requests, called in-process on the portal and the bare app: CPU per layer (bench.http_layers)."""
+    import jinja2
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    from bench import http_apps
+    from bench.http_layers import layer_rows, whole_request
+    from engine.run.web import api
+    from engine.run.web.forms import FormBuilder
+
+    with warnings.catch_warnings():  # starlette suggests httpx2; httpx is what the project pins
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    data = scratch / "http-in-process"
+    settings = load_settings({"TSONKH_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'portal.db'}"})
+    with open(os.devnull, "w") as quiet:
+        app = create_app(settings, catalog, out=quiet)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        token = client.get("/api/session").json()["csrf_token"]
+        client.post("/login", data={"csrf": token, "register_number": "УБ90010112", "name": "Bench", "next": "/"})
+        token = client.get("/api/session").json()["csrf_token"]
+        started = client.post(f"/services/{service.id}/start", data={"csrf": token}, follow_redirects=False)
+        draft = int(started.headers["location"].split("/")[2])
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    portal = app.state.portal
+    with portal.engine.begin() as conn:
+        conn.execute(drafts.update().where(drafts.c.id == draft).values(answers=answers))
+    saved = dict(os.environ)
+    os.environ.update(bare_env)
+    try:
+        bare = http_apps.bare()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    json_type = {"content-type": "application/json"}
+    post = ("POST", f"/api/services/{service.id}/applications", {"cookie": cookie, "x-csrf-token": token, **json_type},
+            body.encode())
+    get = ("GET", f"/apply/{draft}/{index}", {"cookie": cookie}, b"")
+    functions = [
+        (Portal, "run", "database transaction (Portal.run: thread hop, SQLite lock, the work inside)"),
+        (Service, "validate", "Service.validate, every call"),
+        (FormBuilder, "build", "FormBuilder.build (the field views)"),
+        (jinja2.Template, "render", "Jinja Template.render"),
+        (Request, "json", "Request.json (read and parse the body)"),
+        (api, "decode_documents", "api.decode_documents (base64, sniff, limits)"),
+        (JSONResponse, "render", "JSONResponse.render (encode)"),
+    ]
+    count, rounds = (20, 3) if quick else (100, 7)
+    rows = []
+    for method, request, bare_request, expect in (
+        ("POST", post, ("POST", f"/bare/{service.id}", json_type, body.encode()), 201),
+        ("GET", get, ("GET", "/bare-form", {}, b""), 200),
+    ):
+        base = f"in-process bare {method}: whole request"
+        values = whole_request(bare, bare_request, count, rounds, expect)
+        median, p10, p90 = spread(values)
+        rows.append(Row("4", base, "µs", median * 1e6, p10 * 1e6, p90 * 1e6, len(values)))
+        rows += layer_rows("4", f"in-process portal {method}", app, request, expect, functions, count, rounds,
+                           baseline=base)
+    portal.engine.dispose()
+    return rows
+
+
 def run(quick: bool, scratch: Path, facts: dict[str, str]) -> Section:
     section = Section("4", "HTTP on loopback (wrk)")
     if shutil.which("wrk") is None:
@@ -230,6 +302,7 @@ def run(quick: bool, scratch: Path, facts: dict[str, str]) -> Section:
                                 bare_post["p99"], 1))
         section.rows.append(Row("4", f"p99 latency, portal POST submission, {label}", "ms", post["p99"], post["p99"],
                                 post["p99"], 1, baseline=f"p99 latency, {bare_post_name}", target="≤ 1.5×"))
+    section.rows += _in_process(catalog, service, index, answers[0], body, bare_env, scratch, quick)
     files = sum(len(v) for v in documents.values())
     section.text.append(
         f"{service.id} ({len(service.fields)} fields), section {index + 1} for the GET (the draft holds the same "
@@ -240,6 +313,13 @@ def run(quick: bool, scratch: Path, facts: dict[str, str]) -> Section:
         f"{connections} connections, {seconds} s per run, one wrk thread; the spread column repeats the mean (wrk "
         "reports one rate per run); latency percentiles are wrk's. SQLite database (the portal's default); each POST "
         "creates a new application."
+    )
+    section.text.append(
+        "The *in-process* rows call the same two requests on the ASGI apps directly (no server, no wrk, no socket), "
+        "one after another, and count this process's CPU time (the database thread included): a timer between "
+        "every two middleware layers gives each layer's own share, and the named functions are timed inclusively "
+        "(so they nest: the database transaction holds the submission's validation). The ratio of a layer row is "
+        "its share of the portal's whole request; the whole request's ratio is against the bare app in-process."
     )
     facts["http"] = "uvicorn " + subprocess.run([sys.executable, "-m", "uvicorn", "--version"], capture_output=True,
                                                 text=True).stdout.strip()

@@ -1,0 +1,204 @@
+"""Figure 4's requests in-process, layer by layer: where a request's CPU goes, without server or wrk.
+
+The ASGI app is called directly (no socket, no uvicorn) with the same requests wrk sends. A timer
+sits between every two layers of the middleware stack, so each middleware's own share (its part
+of the request and of the response's way out) is what it costs alone; named functions inside the
+handler (the database transaction, validation, the form's views, the template, JSON) are timed
+inclusively where they exist. The clock is this process's CPU time (time.process_time), which
+counts the worker thread the database work runs on; requests run one after another, so nothing
+else of the process is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bench.harness import Row, spread
+
+CLOCK = time.process_time
+Request = tuple[str, str, dict[str, str], bytes]  # method, path, headers, body
+
+
+class _Layer:
+    """Times the app below it, less what that app spends sending the response on past this point."""
+
+    def __init__(self, inner: ASGIApp, name: str, spent: collections.Counter[str]) -> None:
+        self.inner, self.name, self.spent = inner, name, spent
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        outward = 0.0
+
+        async def timed_send(message: Message) -> None:
+            nonlocal outward
+            started = CLOCK()
+            await send(message)
+            outward += CLOCK() - started
+
+        started = CLOCK()
+        await self.inner(scope, receive, timed_send)
+        self.spent[self.name] += CLOCK() - started - outward
+
+
+@contextmanager
+def _timed_functions(targets: list[tuple[Any, str, str]], spent: collections.Counter[str]) -> Iterator[list[str]]:
+    """Wrap `owner.attribute` (sync or async) to add its inclusive CPU time to spent[label]; undone after."""
+    undo: list[tuple[Any, str, Any]] = []
+    labels = []
+    for owner, attribute, label in targets:
+        original = owner.__dict__.get(attribute) if isinstance(owner, type) else getattr(owner, attribute, None)
+        if original is None or not callable(original):
+            continue  # renamed or gone since: that line is simply not shown
+        wrapped = _wrap(original, label, spent)
+        setattr(owner, attribute, wrapped)
+        undo.append((owner, attribute, original))
+        labels.append(label)
+    try:
+        yield labels
+    finally:
+        for owner, attribute, original in reversed(undo):
+            setattr(owner, attribute, original)
+
+
+def _wrap(original: Callable[..., Any], label: str, spent: collections.Counter[str]) -> Callable[..., Any]:
+    if asyncio.iscoroutinefunction(original):
+
+        @functools.wraps(original)
+        async def timed_async(*args: Any, **kwargs: Any) -> Any:
+            started = CLOCK()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                spent[label] += CLOCK() - started
+
+        return timed_async
+
+    @functools.wraps(original)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = CLOCK()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[label] += CLOCK() - started
+
+    return timed
+
+
+async def _call(app: ASGIApp, request: Request) -> int:
+    method, path, headers, body = request
+    scope: Scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "state": {},
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        + [(b"host", b"127.0.0.1"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000),
+    }
+    given = False
+    status = 0
+
+    async def receive() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+def whole_request(app: Starlette, request: Request, count: int, rounds: int, expect: int) -> list[float]:
+    """Seconds of CPU per request, one value per round of `count` requests (after a warm-up round)."""
+
+    async def go() -> list[float]:
+        out = []
+        for n in range(rounds + 1):
+            started = CLOCK()
+            for _ in range(count):
+                status = await _call(app, request)
+                if status != expect:
+                    raise RuntimeError(f"{request[0]} {request[1]} answered {status}, not {expect}")
+            if n:
+                out.append((CLOCK() - started) / count)
+        return out
+
+    return asyncio.run(go())
+
+
+def layer_rows(
+    figure: str,
+    label: str,
+    app: Starlette,
+    request: Request,
+    expect: int,
+    functions: list[tuple[Any, str, str]],
+    count: int,
+    rounds: int,
+    baseline: str | None = None,
+) -> list[Row]:
+    """Rows: the whole request, each middleware layer's own share, the router and handler, named functions."""
+    spent: collections.Counter[str] = collections.Counter()
+    stack = app.build_middleware_stack()
+    layers = []
+    layer: Any = stack
+    while hasattr(layer, "app") and not isinstance(layer, Router | _Layer):
+        below = layer.app
+        layers.append(type(layer).__name__)
+        layer.app = _Layer(below, type(layer).__name__, spent)
+        layer = below
+    app.middleware_stack = _Layer(stack, "whole", spent)
+    samples: dict[str, list[float]] = collections.defaultdict(list)
+    try:
+        with _timed_functions(functions, spent) as shown:
+
+            async def go() -> None:
+                for n in range(rounds + 1):
+                    spent.clear()
+                    for _ in range(count):
+                        status = await _call(app, request)
+                        if status != expect:
+                            raise RuntimeError(f"{request[0]} {request[1]} answered {status}, not {expect}")
+                    if not n:
+                        continue  # warm-up
+                    previous = spent["whole"]
+                    samples["whole"].append(previous / count)
+                    for name in layers:
+                        samples[name].append((previous - spent[name]) / count)
+                        previous = spent[name]
+                    samples["router"].append(previous / count)
+                    for name in shown:
+                        samples[name].append(spent[name] / count)
+
+            asyncio.run(go())
+    finally:
+        app.middleware_stack = None  # rebuilt without the timers on the next call
+    rows = []
+
+    def add(name: str, key: str, note: str = "", base: str | None = None) -> None:
+        median, p10, p90 = spread(samples[key])
+        rows.append(Row(figure, name, "µs", median * 1e6, p10 * 1e6, p90 * 1e6, len(samples[key]), baseline=base,
+                        note=note))
+
+    whole_name = f"{label}: whole request, in-process"
+    add(whole_name, "whole", "timers between the layers add a little to every one", baseline)
+    for name in layers:
+        add(f"{label}: · {name} (own share)", name, base=whole_name)
+    add(f"{label}: · router, handler and all below", "router", base=whole_name)
+    for name in shown:
+        if any(samples[name]):  # a function this request never calls has no line
+            add(f"{label}: · · {name}", name, "inclusive", base=whole_name)
+    return rows
