@@ -240,7 +240,7 @@ def _in_process(
         median, p10, p90 = spread(values)
         rows.append(Row("4", base, "µs", median * 1e6, p10 * 1e6, p90 * 1e6, len(values)))
         rows += layer_rows("4", f"in-process portal {method}", app, request, expect, functions, count, rounds,
-                           baseline=base)
+                           baseline=base, work=(Portal, "run", "the database work in the transaction"))
     portal.engine.dispose()
     return rows
 
@@ -328,7 +328,8 @@ def run(quick: bool, scratch: Path, facts: dict[str, str]) -> Section:
     section.text.append(
         "The *in-process* rows call the same two requests on the ASGI apps directly (no server, no wrk, no socket), "
         "one after another. *Whole request, CPU* is this process's CPU time per request (the database thread "
-        "included), its ratio against the bare app in-process. The rows under it are wall time (perf_counter; a "
+        "included), its ratio against the bare app in-process; the database work's CPU is timed on its own thread, "
+        "inside the transaction (its share of the whole request's CPU). The other rows are wall time (perf_counter; a "
         "CPU-clock read costs ≈5 µs here, more than a middleware layer): a timer between every two middleware "
         "layers gives each layer's own share, the named functions are timed inclusively (so they nest: the "
         "database transaction holds the submission's validation), and a row's ratio is its share of the timed "
