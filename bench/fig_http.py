@@ -221,7 +221,7 @@ def _in_process(
             body.encode())
     get = ("GET", f"/apply/{draft}/{index}", {"cookie": cookie}, b"")
     functions = [
-        (Portal, "run", "database transaction (Portal.run: hop to the database thread, the work inside)"),
+        (Portal, "run", "database transaction (Portal.run: thread hop, SQLite lock, the work inside)"),
         (Service, "validate", "Service.validate, every call"),
         (FormBuilder, "build", "FormBuilder.build (the field views)"),
         (jinja2.Template, "render", "Jinja Template.render"),

@@ -12,14 +12,12 @@ The bare app does what the portal's two measured requests must do at the least, 
 - GET: read the draft's answers from the database and render the per-service unrolled template
   (figure 3's baseline) with them.
 
-Like the portal on SQLite (engine/run/web/app.py: Portal.run), it runs its database work on one
-thread of its own, so waiting transactions queue there instead of in SQLite's sleeping busy
-handler, and the hop to that thread costs what the portal's does.
+Like the portal, it runs its SQLite work on a worker thread and serialises it in-process through
+one lock (so that waiting writers queue on the lock instead of SQLite's sleeping busy handler).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -28,12 +26,12 @@ import os
 import secrets
 import sqlite3
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -64,11 +62,7 @@ def bare() -> Starlette:
     page = Environment(autoescape=True).from_string(os.environ["BENCH_BARE_TEMPLATE"])
     views: list[dict[str, Any]] = json.loads(os.environ["BENCH_BARE_VIEWS"])
     local = threading.local()
-    lock = threading.Lock()  # only for the start, which every worker process runs
-    database = ThreadPoolExecutor(1, thread_name_prefix="bare-sqlite")
-
-    async def on_database_thread(work: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(database, work, *args)
+    lock = threading.Lock()
 
     def connection() -> sqlite3.Connection:
         db = getattr(local, "db", None)
@@ -99,24 +93,25 @@ def bare() -> Starlette:
     def insert(service_id: str, answers: Any, documents: list[tuple[str, bytes, str]]) -> dict[str, Any]:
         stored = [(doc_id, store(content), len(content), name) for doc_id, content, name in documents]
         tracking = "TS-" + secrets.token_hex(5).upper()
-        db = connection()  # on the one database thread: one transaction at a time
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            cursor = db.execute(
-                "INSERT INTO application (tracking, service_id, answers, state, submitted_at) "
-                "VALUES (?, ?, ?, 'submitted', datetime('now'))",
-                (tracking, service_id, json.dumps(answers, ensure_ascii=False)),
-            )
-            app_id = int(cursor.lastrowid or 0)
-            db.executemany(
-                "INSERT INTO upload (application_id, document_id, sha256, size, display_name) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(app_id, *row) for row in stored],
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        with lock:
+            db = connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = db.execute(
+                    "INSERT INTO application (tracking, service_id, answers, state, submitted_at) "
+                    "VALUES (?, ?, ?, 'submitted', datetime('now'))",
+                    (tracking, service_id, json.dumps(answers, ensure_ascii=False)),
+                )
+                app_id = int(cursor.lastrowid or 0)
+                db.executemany(
+                    "INSERT INTO upload (application_id, document_id, sha256, size, display_name) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(app_id, *row) for row in stored],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         return {"id": app_id, "tracking": tracking, "service": service_id, "state": "submitted",
                 "documents": [{"document": d, "sha256": s, "size": n} for d, s, n, _ in stored]}
 
@@ -132,7 +127,7 @@ def bare() -> Starlette:
                 if not content.startswith(MAGIC):
                     return JSONResponse({"error": "documents_invalid"}, status_code=422)
                 documents.append((str(doc_id), content, str(item.get("name") or "")[:120]))
-        status = await on_database_thread(insert, request.path_params["service_id"], data["answers"], documents)
+        status = await run_in_threadpool(insert, request.path_params["service_id"], data["answers"], documents)
         return JSONResponse(status, status_code=201)
 
     def draft_answers(draft_id: int) -> dict[str, Any]:
@@ -141,7 +136,7 @@ def bare() -> Starlette:
         return answers
 
     async def form(request: Request) -> Response:
-        answers = await on_database_thread(draft_answers, 1)
+        answers = await run_in_threadpool(draft_answers, 1)
         shown = []
         for view in views:
             value = answers.get(view["name"])

@@ -6,12 +6,11 @@ api.py and reach shared things through `Portal` (request.app.state.portal).
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
+import contextlib
 import secrets
 import sys
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -135,12 +134,11 @@ class Portal:
         )
         self.templates.globals["widget_of"] = lambda fv: fv.widget
         # SQLite has one writer at a time and every transaction here begins IMMEDIATE, so this
-        # process's transactions queue for one thread of their own rather than in SQLite's busy
-        # handler, which sleeps 1–100 ms between tries (under load that sleeping was the p99;
-        # other processes still queue in SQLite). The hop to it is also about half of anyio's.
-        # PostgreSQL runs transactions side by side on Starlette's thread pool.
-        self._sqlite_thread = (
-            ThreadPoolExecutor(1, thread_name_prefix="tsonkh-sqlite") if engine.dialect.name == "sqlite" else None
+        # process's threads queue on a lock rather than in SQLite's busy handler, which sleeps
+        # 1–100 ms between tries (under load that sleeping was the p99; other processes still
+        # queue in SQLite). PostgreSQL runs transactions side by side.
+        self._one_at_a_time: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
 
     def use_catalog(self, catalog: Catalog) -> None:
@@ -151,13 +149,10 @@ class Portal:
         """Run `work(conn, …)` in one database transaction on a worker thread."""
 
         def in_transaction() -> T:
-            with self.engine.begin() as conn:
+            with self._one_at_a_time, self.engine.begin() as conn:
                 return work(conn, *args, **kwargs)
 
-        if self._sqlite_thread is None:
-            return await run_in_threadpool(in_transaction)
-        context = contextvars.copy_context()  # as run_in_threadpool does: the work sees the request's context
-        return await asyncio.get_running_loop().run_in_executor(self._sqlite_thread, context.run, in_transaction)
+        return await run_in_threadpool(in_transaction)
 
     # --- request helpers ------------------------------------------------------------------------------
     @staticmethod
