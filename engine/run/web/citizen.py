@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from engine.compile.fields import is_empty
@@ -23,10 +23,11 @@ from engine.review.migration import review_draft
 from engine.review.render_diff import describe
 from engine.run import audit, auth, cases
 from engine.run.db import uploads
-from engine.run.exchange.flow import keep_locked
+from engine.run.exchange.flow import PROVENANCE, keep_locked
 from engine.run.files import clean_name, sniff
 from engine.run.outputs.documents import of_application as issued_for
 from engine.run.web.app import LoginNeeded, Portal, portal_of, redirect
+from engine.run.web.form_templates import Answers, FormPages, Messages, address_options_of, overridden, registry_marks
 from engine.run.web.forms import FormBuilder, apply_row_buttons, decode, display_value, html_id
 from engine.run.web.i18n import LANGS, text
 
@@ -281,8 +282,7 @@ async def draft_context(
 
 
 def address_options(portal: Portal) -> dict[str, Any]:
-    lists = portal.book.catalog.registries.option_lists
-    return {name: lists[name].options for name in ("ub_districts", "ub_khoroos", "regions") if name in lists}
+    return address_options_of(portal.book.catalog.registries)
 
 
 def uploadable(service: Service) -> list[DocumentRequirement]:
@@ -344,6 +344,14 @@ def next_step(draft_id: int, service: Service, index: int) -> str:
     return f"/apply/{draft_id}/check"
 
 
+def form_pages(portal: Portal) -> FormPages:
+    """The portal's compiled form pages (kept on it like the registry adapter, built on first use)."""
+    found = portal.__dict__.get("form_pages")
+    if found is None:
+        found = portal.__dict__["form_pages"] = FormPages(enabled=not overridden(portal.settings.template_dirs))
+    return found  # type: ignore[no-any-return]
+
+
 def render_section(
     request: Request,
     portal: Portal,
@@ -356,6 +364,56 @@ def render_section(
     notice: str | None,
     focus: str | None,
 ) -> Response:
+    """A section's page through its compiled template; the reference page when there is none."""
+    lang = portal.lang(request)
+    registries = portal.book.catalog.registries
+    page = form_pages(portal).get(service, index, lang, registries, steps(service))
+    if page is None:
+        return render_section_reference(request, portal, draft_id, draft, service, index, answers, errors, notice,
+                                        focus)
+    values = service.validate(answers).values
+    messages = Messages()
+    for e in errors:
+        messages.setdefault(e.path, []).append(e.message.get(lang))
+    earlier = draft["answers"]
+    marks = Answers(registry_marks(earlier, registries.operations)) if PROVENANCE in earlier else None
+    offer = page.offers and draft.get("application_id") is None and PROVENANCE not in (earlier or {})
+    if notice is None and request.query_params.get("registry") == "failed":
+        notice = "registry_failed_notice"
+    html = page.template.render(
+        a=Answers(answers),
+        E=messages,
+        V={f.id: f.show_if.truth(values) for f in page.shows},  # type: ignore[union-attr]
+        R=marks,
+        summary=[("#" + error_anchor(e.path, service), e.message.get(lang)) for e in errors],
+        notice=text(notice, lang) if notice else None,
+        focus=focus,
+        offer=offer,
+        correction=draft["application_id"] is not None,
+        draft_id=draft_id,
+        back=f"/apply/{draft_id}/{index - 1}" if index > 0 else f"/services/{service.id}",
+        action=f"/apply/{draft_id}/{index}",
+        csrf=portal.csrf_token(request),
+        citizen=Portal.citizen(request),
+        officer=Portal.officer(request),
+        path=request.url.path,
+    )
+    return HTMLResponse(html, status_code=422 if errors else 200)
+
+
+def render_section_reference(
+    request: Request,
+    portal: Portal,
+    draft_id: int,
+    draft: Mapping[str, Any],
+    service: Service,
+    index: int,
+    answers: Mapping[str, Any],
+    errors: list[SubmissionError],
+    notice: str | None,
+    focus: str | None,
+) -> Response:
+    """The reference page: FieldViews and form.html with one widget include per field (and deployers' overrides)."""
     lang = portal.lang(request)
     section = service.sections[index]
     values = service.validate(answers).values
