@@ -376,7 +376,7 @@ def render_section(
     for e in errors:
         messages.setdefault(e.path, []).append(e.message.get(lang))
     earlier = draft["answers"]
-    marks = Answers(registry_marks(earlier, registries.operations)) if PROVENANCE in earlier else None
+    marks = Answers(registry_marks(earlier, registries.operations, lang)) if PROVENANCE in earlier else None
     offer = page.offers and draft.get("application_id") is None and PROVENANCE not in (earlier or {})
     if notice is None and request.query_params.get("registry") == "failed":
         notice = "registry_failed_notice"

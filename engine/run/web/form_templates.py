@@ -104,14 +104,16 @@ def parts_of(value: Any) -> Parts:
     return Parts(value) if isinstance(value, Mapping) else Parts()
 
 
-def registry_marks(answers: Mapping[str, Any], operations: Mapping[str, RegistryOperation]) -> dict[str, Mark]:
+def registry_marks(
+    answers: Mapping[str, Any], operations: Mapping[str, RegistryOperation], lang: str
+) -> dict[str, Mark]:
     from engine.run.web.exchange import source_label
 
     marks: dict[str, Mark] = {}
     for field_id, info in flow.provenance_of(answers).items():
         if isinstance(info, Mapping):
             operation = operations.get(str(info.get("op", "")))
-            marks[field_id] = Mark(info.get("op"), source_label(operation), bool(info.get("locked")))
+            marks[field_id] = Mark(info.get("op"), text(source_label(operation), lang), bool(info.get("locked")))
     return marks
 
 
