@@ -74,10 +74,11 @@ def field_source(fv: FieldView, n: int, t: Any) -> str:
                 f'name="{fv.name}" rows="5"{described}>{value}</textarea>\n</div>')
     if widget in ("radios.html", "checkboxes.html"):
         kind = "radio" if widget == "radios.html" else "checkbox"
+        ids = [fv.id if i == 0 else f"{fv.id}-{i}" for i in range(len(fv.options))]
         options = "".join(
-            f'      <div class="{kind}">\n        <input type="{kind}" id="{fv.id if i == 0 else f"{fv.id}-{i}"}" '
+            f'      <div class="{kind}">\n        <input type="{kind}" id="{ids[i]}" '
             f'name="{fv.name}" value="{_lit(o["value"])}"{{% if f[{n}].options[{i}].checked %}} checked{{% endif %}}>\n'
-            f'        <label for="{fv.id if i == 0 else f"{fv.id}-{i}"}">{_lit(o["label"])}</label>\n      </div>\n      '
+            f'        <label for="{ids[i]}">{_lit(o["label"])}</label>\n      </div>\n      '
             for i, o in enumerate(fv.options)
         )
         return (f'{open_}  <fieldset class="fieldset"{described}>\n'

@@ -349,7 +349,8 @@ def form_pages(portal: Portal) -> FormPages:
     found = portal.__dict__.get("form_pages")
     if found is None:
         found = portal.__dict__["form_pages"] = FormPages(enabled=not overridden(portal.settings.template_dirs))
-    return found  # type: ignore[no-any-return]
+    assert isinstance(found, FormPages)
+    return found
 
 
 def render_section(

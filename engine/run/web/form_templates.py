@@ -33,7 +33,7 @@ from markupsafe import escape
 
 from engine.compile.model import Field, I18n, Option, RegistryOperation
 from engine.compile.service import Service
-from engine.compile.validator import ADDRESS_LABELS, ADDRESS_PARTS
+from engine.compile.validator import ADDRESS_LABELS
 from engine.run.exchange import flow
 from engine.run.web.forms import DEFAULT_WIDGET, MAX_ROWS, SELECT_WIDGET, FieldView, FormBuilder, input_name
 from engine.run.web.i18n import text
@@ -409,7 +409,7 @@ def _select(
     elif depends is not None and not options:
         s.emit(wait)
     s.emit(
-        f'  <select class="select' + "{% if " + d.errors + " %} input-error{% endif %}" + f'" id="{ident}" '
+        '  <select class="select' + "{% if " + d.errors + " %} input-error{% endif %}" + f'" id="{ident}" '
         f'name="{name}"{dep_attrs}{_described(fv, d, ident)}>\n',
         f'    <option value="">{placeholder}</option>\n    ',
     )
@@ -578,7 +578,7 @@ def page_source(
         f'        <a href="/login">{s.t("login")}</a>\n'
         "      {% endif %}"
         '    </nav>\n  </div>\n</header>\n<div class="wrap">\n<main id="main" tabindex="-1">\n',
-        f'<a class="back-link" href="' + "{{ back }}" + f'">{s.t("back")}</a>\n',
+        '<a class="back-link" href="' + "{{ back }}" + f'">{s.t("back")}</a>\n',
         "{% if summary %}"
         '<div class="error-summary" aria-labelledby="error-summary-title" role="alert" tabindex="-1" '
         f'data-error-summary>\n  <h2 class="error-summary-title" id="error-summary-title">{s.t("error_title")}</h2>\n'
@@ -610,11 +610,12 @@ def page_source(
     )
     for f in section.fields:
         fv = s.builder.view(f, {}, "")
+        mark = s.var("r")
         d = _Dyn(f"a[{_quote(f.id)}]", s.var("ex"), f"V[{_quote(f.id)}]" if f.show_if is not None else None,
-                 s.var("r"), None)
+                 mark, None)
         s.emit(
             "{% set " + d.errors + " = E[" + _quote(f.id) + "] if E else () %}"
-            "{% set " + d.mark + " = R[" + _quote(f.id) + "] if R else none %}"
+            "{% set " + mark + " = R[" + _quote(f.id) + "] if R else none %}"
         )
         _widget(s, fv, d)
     s.emit(
