@@ -85,6 +85,7 @@ def page_states(draw: st.DrawFn, service: Service) -> dict[str, Any]:
         "registry_failed": draw(st.booleans()),
         "notice": draw(st.sampled_from([None, "more_questions"])),
         "focus": draw(st.sampled_from([None, "f-x-0"])),
+        "validated": draw(st.booleans()),  # section_page passes the validation it has just made
     }
 
 
@@ -96,7 +97,8 @@ def both(portal: Portal, service: Service, index: int, state: dict[str, Any]) ->
     draft = {"id": 7, "answers": answers, "application_id": 3 if state["correction"] else None}
     request = request_for(state["lang"], state["officer"], state["registry_failed"], f"/apply/7/{index}")
     args = (request, portal, 7, draft, service, index, answers, errors, state["notice"], state["focus"])
-    return render_section(*args), render_section_reference(*args)
+    values = service.validate(answers).values if state["validated"] else None
+    return render_section(*args, values), render_section_reference(*args)
 
 
 @pytest.mark.parametrize("service_id", SERVICES)

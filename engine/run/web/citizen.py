@@ -309,6 +309,7 @@ async def section_page(request: Request) -> Response:
     errors: list[SubmissionError] = []
     notice = None
     focus = None
+    values: Mapping[str, Any] | None = None  # the validated answers, once this request has them
     if request.method == "POST":
         form = await portal.form(request)
         button = next((b for b in ("_add", "_remove", "_refresh") if b in form), None)
@@ -323,7 +324,8 @@ async def section_page(request: Request) -> Response:
             return redirect("/my")
         if button is None:
             validation = service.validate(answers)
-            visible = visibility(service, validation.values)
+            values = validation.values
+            visible = visibility(service, values)
             shown = set(form.getlist("_shown"))
             ids = {f.id for f in section.fields}
             revealed = {f.id for f in section.fields if f.show_if is not None and visible[f.id] and f.id not in shown}
@@ -332,8 +334,7 @@ async def section_page(request: Request) -> Response:
                 notice = "more_questions"
             elif not errors:
                 return redirect(next_step(draft_id, service, index))
-    validation = service.validate(answers)
-    return render_section(request, portal, draft_id, draft, service, index, answers, errors, notice, focus)
+    return render_section(request, portal, draft_id, draft, service, index, answers, errors, notice, focus, values)
 
 
 def next_step(draft_id: int, service: Service, index: int) -> str:
@@ -364,15 +365,22 @@ def render_section(
     errors: list[SubmissionError],
     notice: str | None,
     focus: str | None,
+    values: Mapping[str, Any] | None = None,
 ) -> Response:
-    """A section's page through its compiled template; the reference page when there is none."""
+    """A section's page through its compiled template; the reference page when there is none.
+
+    `values`: the validated answers when the caller has just validated them (a post with errors), so
+    that show_if is not decided twice; without them the answers are validated here, and only when a
+    field of the section has a show_if (visibility is all the page needs of the validation).
+    """
     lang = portal.lang(request)
     registries = portal.book.catalog.registries
     page = form_pages(portal).get(service, index, lang, registries, steps(service))
     if page is None:
         return render_section_reference(request, portal, draft_id, draft, service, index, answers, errors, notice,
                                         focus)
-    values = service.validate(answers).values
+    if values is None and page.shows:
+        values = service.validate(answers).values
     messages = Messages()
     for e in errors:
         messages.setdefault(e.path, []).append(e.message.get(lang))
@@ -384,7 +392,7 @@ def render_section(
     html = page.template.render(
         a=Answers(answers),
         E=messages,
-        V={f.id: f.show_if.truth(values) for f in page.shows},  # type: ignore[union-attr]
+        V={f.id: f.show_if.truth(values) for f in page.shows} if values is not None else {},  # type: ignore[union-attr]
         R=marks,
         summary=[("#" + error_anchor(e.path, service), e.message.get(lang)) for e in errors],
         notice=text(notice, lang) if notice else None,
