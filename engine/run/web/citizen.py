@@ -389,12 +389,13 @@ def render_section(
     offer = page.offers and draft.get("application_id") is None and PROVENANCE not in (earlier or {})
     if notice is None and request.query_params.get("registry") == "failed":
         notice = "registry_failed_notice"
-    html = page.template.render(
+    anchors = page.anchors
+    html = page.render(dict(
         a=Answers(answers),
         E=messages,
         V={f.id: f.show_if.truth(values) for f in page.shows} if values is not None else {},  # type: ignore[union-attr]
         R=marks,
-        summary=[("#" + error_anchor(e.path, service), e.message.get(lang)) for e in errors],
+        summary=[("#" + (anchors.get(e.path) or error_anchor(e.path, service)), e.message.get(lang)) for e in errors],
         notice=text(notice, lang) if notice else None,
         focus=focus,
         offer=offer,
@@ -406,7 +407,7 @@ def render_section(
         citizen=Portal.citizen(request),
         officer=Portal.officer(request),
         path=request.url.path,
-    )
+    ))
     return HTMLResponse(html, status_code=422 if errors else 200)
 
 

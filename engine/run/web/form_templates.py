@@ -128,6 +128,17 @@ class CompiledPage:
     template: Template
     shows: tuple[Field, ...]  # the section's fields with a show_if: their visibility is filled per request
     offers: bool  # the first page of a service that fetches from registries shows the offer (until answered)
+    anchors: Mapping[str, str]  # error path → the id its summary link points at, for the service's top fields
+    consts: tuple[Any, ...]
+
+    def render(self, context: dict[str, Any]) -> str:
+        """The page for one request's values (`context` is taken over, not copied).
+
+        Template.render would copy the context and merge the environment's globals into it; this
+        template uses none of them (its helpers are filters, bound when it was compiled).
+        """
+        context["K"] = self.consts
+        return "".join(self.template.root_render_func(self.template.new_context(context, shared=True)))
 
 
 def lit(value: Any) -> str:
@@ -612,6 +623,7 @@ def page_source(
         '<form method="post" action="{{ action }}" novalidate data-live-form'
         '{% if focus %} data-focus="{{ focus }}"{% endif %}>\n',
         f"  {csrf_input}\n  ",
+        "{% with %}",  # a scope: the fields' `set`s stay local variables, not exported context variables
     )
     for f in section.fields:
         fv = s.builder.view(f, {}, "")
@@ -624,6 +636,7 @@ def page_source(
         )
         _widget(s, fv, d)
     s.emit(
+        "{% endwith %}"
         '  <div class="button-group">\n'
         f'    <button type="submit" class="button" name="_continue" value="1">{s.t("continue")}</button>\n'
         f'    <button type="submit" class="button secondary" name="_save" value="1">{s.t("save_later")}</button>\n'
@@ -683,9 +696,12 @@ class FormPages:
             source, consts = page_source(service, index, lang, steps, uses, address_options_of(registries))
         except Unsupported:
             return None
-        template = self.env.from_string(source, globals={"K": consts})
+        from engine.run.web.citizen import error_anchor
+
+        template = self.env.from_string(source)
         shows = tuple(f for f in service.sections[index].fields if f.show_if is not None)
-        return CompiledPage(template, shows, bool(uses))
+        anchors = {f.id: error_anchor(f.id, service) for f in service.fields}
+        return CompiledPage(template, shows, bool(uses), anchors, consts)
 
 
 def address_options_of(registries: Any) -> dict[str, tuple[Option, ...]]:
