@@ -67,13 +67,3 @@ def test_author_text_never_becomes_template_code(check_yaml: CheckYaml, tmp_path
         assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "&#34;double&#34; &amp; &#39;single&#39; quotes" in page
 
-
-def test_a_deployer_override_turns_the_compiled_pages_off(tmp_path: Path) -> None:
-    from engine.run.web.form_templates import overridden
-
-    (tmp_path / "widgets").mkdir()
-    assert not overridden([tmp_path])
-    (tmp_path / "home.html").write_text("mine")  # a page the compiler does not mirror
-    assert not overridden([tmp_path])
-    (tmp_path / "widgets" / "input.html").write_text("mine")
-    assert overridden([tmp_path])
