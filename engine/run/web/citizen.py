@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from engine.compile.fields import is_empty
@@ -23,10 +23,11 @@ from engine.review.migration import review_draft
 from engine.review.render_diff import describe
 from engine.run import audit, auth, cases
 from engine.run.db import uploads
-from engine.run.exchange.flow import keep_locked
+from engine.run.exchange.flow import PROVENANCE, keep_locked
 from engine.run.files import clean_name, sniff
 from engine.run.outputs.documents import of_application as issued_for
 from engine.run.web.app import LoginNeeded, Portal, portal_of, redirect
+from engine.run.web.form_templates import Answers, FormPages, Messages, address_options_of, overridden, registry_marks
 from engine.run.web.forms import FormBuilder, apply_row_buttons, decode, display_value, html_id
 from engine.run.web.i18n import LANGS, text
 
@@ -281,8 +282,7 @@ async def draft_context(
 
 
 def address_options(portal: Portal) -> dict[str, Any]:
-    lists = portal.book.catalog.registries.option_lists
-    return {name: lists[name].options for name in ("ub_districts", "ub_khoroos", "regions") if name in lists}
+    return address_options_of(portal.book.catalog.registries)
 
 
 def uploadable(service: Service) -> list[DocumentRequirement]:
@@ -309,6 +309,7 @@ async def section_page(request: Request) -> Response:
     errors: list[SubmissionError] = []
     notice = None
     focus = None
+    values: Mapping[str, Any] | None = None  # the validated answers, once this request has them
     if request.method == "POST":
         form = await portal.form(request)
         button = next((b for b in ("_add", "_remove", "_refresh") if b in form), None)
@@ -323,7 +324,8 @@ async def section_page(request: Request) -> Response:
             return redirect("/my")
         if button is None:
             validation = service.validate(answers)
-            visible = visibility(service, validation.values)
+            values = validation.values
+            visible = visibility(service, values)
             shown = set(form.getlist("_shown"))
             ids = {f.id for f in section.fields}
             revealed = {f.id for f in section.fields if f.show_if is not None and visible[f.id] and f.id not in shown}
@@ -332,8 +334,7 @@ async def section_page(request: Request) -> Response:
                 notice = "more_questions"
             elif not errors:
                 return redirect(next_step(draft_id, service, index))
-    validation = service.validate(answers)
-    return render_section(request, portal, draft_id, draft, service, index, answers, errors, notice, focus)
+    return render_section(request, portal, draft_id, draft, service, index, answers, errors, notice, focus, values)
 
 
 def next_step(draft_id: int, service: Service, index: int) -> str:
@@ -342,6 +343,15 @@ def next_step(draft_id: int, service: Service, index: int) -> str:
     if uploadable(service):
         return f"/apply/{draft_id}/documents"
     return f"/apply/{draft_id}/check"
+
+
+def form_pages(portal: Portal) -> FormPages:
+    """The portal's compiled form pages (kept on it like the registry adapter, built on first use)."""
+    found = portal.__dict__.get("form_pages")
+    if found is None:
+        found = portal.__dict__["form_pages"] = FormPages(enabled=not overridden(portal.settings.template_dirs))
+    assert isinstance(found, FormPages)
+    return found
 
 
 def render_section(
@@ -355,7 +365,65 @@ def render_section(
     errors: list[SubmissionError],
     notice: str | None,
     focus: str | None,
+    values: Mapping[str, Any] | None = None,
 ) -> Response:
+    """A section's page through its compiled template; the reference page when there is none.
+
+    `values`: the validated answers when the caller has just validated them (a post with errors), so
+    that show_if is not decided twice; without them the answers are validated here, and only when a
+    field of the section has a show_if (visibility is all the page needs of the validation).
+    """
+    lang = portal.lang(request)
+    registries = portal.book.catalog.registries
+    page = form_pages(portal).get(service, index, lang, registries, steps(service))
+    if page is None:
+        return render_section_reference(request, portal, draft_id, draft, service, index, answers, errors, notice,
+                                        focus)
+    if values is None and page.shows:
+        values = service.validate(answers).values
+    messages = Messages()
+    for e in errors:
+        messages.setdefault(e.path, []).append(e.message.get(lang))
+    earlier = draft["answers"]
+    marks = Answers(registry_marks(earlier, registries.operations, lang)) if PROVENANCE in earlier else None
+    offer = page.offers and draft.get("application_id") is None and PROVENANCE not in (earlier or {})
+    if notice is None and request.query_params.get("registry") == "failed":
+        notice = "registry_failed_notice"
+    anchors = page.anchors
+    html = page.render(dict(
+        a=Answers(answers),
+        E=messages,
+        V={f.id: f.show_if.truth(values) for f in page.shows} if values is not None else {},  # type: ignore[union-attr]
+        R=marks,
+        summary=[("#" + (anchors.get(e.path) or error_anchor(e.path, service)), e.message.get(lang)) for e in errors],
+        notice=text(notice, lang) if notice else None,
+        focus=focus,
+        offer=offer,
+        correction=draft["application_id"] is not None,
+        draft_id=draft_id,
+        back=f"/apply/{draft_id}/{index - 1}" if index > 0 else f"/services/{service.id}",
+        action=f"/apply/{draft_id}/{index}",
+        csrf=portal.csrf_token(request),
+        citizen=Portal.citizen(request),
+        officer=Portal.officer(request),
+        path=request.url.path,
+    ))
+    return HTMLResponse(html, status_code=422 if errors else 200)
+
+
+def render_section_reference(
+    request: Request,
+    portal: Portal,
+    draft_id: int,
+    draft: Mapping[str, Any],
+    service: Service,
+    index: int,
+    answers: Mapping[str, Any],
+    errors: list[SubmissionError],
+    notice: str | None,
+    focus: str | None,
+) -> Response:
+    """The reference page: FieldViews and form.html with one widget include per field (and deployers' overrides)."""
     lang = portal.lang(request)
     section = service.sections[index]
     values = service.validate(answers).values
