@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,37 @@ from engine.run.db import applications, drafts, now, staff, uploads
 from engine.run.services import ServiceBook
 
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+# Statements built once and executed with parameters: SQLAlchemy then finds them in its
+# compiled-statement cache. Building them per call (`insert().values(**row)`, `c.id == value`)
+# cost several times the database work (docs/benchmarks.md, "Database").
+_APP_BY_ID = sa.select(applications).where(applications.c.id == sa.bindparam("app_id"))
+_APP_BY_TRACKING = sa.select(applications).where(applications.c.tracking == sa.bindparam("tracking"))
+_APP_BY_DRAFT = sa.select(applications).where(applications.c.draft_id == sa.bindparam("draft_id"))
+_INSERT_APP = applications.insert()
+# Optimistic locking: the row changes only if nobody changed it since it was read; the SET clause
+# comes from the parameters' column keys. RETURNING gives the row as stored, and the audit chain's
+# last hash for the record that follows, so neither needs a statement of its own.
+_UPDATE_IF_UNCHANGED = (
+    applications.update()
+    .where(applications.c.id == sa.bindparam("match_id"), applications.c.row_version == sa.bindparam("match_version"))
+    .returning(*applications.c, audit.LAST_HASH)
+)
+_DRAFT_OF = sa.select(drafts).where(
+    drafts.c.id == sa.bindparam("draft_id"), drafts.c.citizen_id == sa.bindparam("citizen_id")
+)
+_DRAFT_OF_FOR_UPDATE = _DRAFT_OF.with_for_update()
+_DRAFT_UPLOADS = sa.select(uploads).where(uploads.c.draft_id == sa.bindparam("draft_id")).order_by(uploads.c.id)
+_ATTACH_UPLOADS = (
+    uploads.update()
+    .where(uploads.c.draft_id == sa.bindparam("match_draft"))
+    .values(application_id=sa.bindparam("app_id"))
+)
+_MARK_SUBMITTED = (
+    drafts.update()
+    .where(drafts.c.id == sa.bindparam("match_draft"))
+    .values(submitted=True, updated_at=sa.bindparam("stamp"))
+)
 
 
 @dataclass(frozen=True)
@@ -90,11 +121,7 @@ def create_draft(
 
 def get_draft(conn: Connection, draft_id: int, citizen_id: int) -> Mapping[str, Any] | None:
     """A citizen's own draft only: someone else's draft id gives None, as if it did not exist."""
-    row = (
-        conn.execute(sa.select(drafts).where(drafts.c.id == draft_id, drafts.c.citizen_id == citizen_id))
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_DRAFT_OF, {"draft_id": draft_id, "citizen_id": citizen_id}).mappings().first()
     return dict(row) if row else None
 
 
@@ -117,7 +144,7 @@ def citizen_drafts(conn: Connection, citizen_id: int) -> list[Mapping[str, Any]]
 
 
 def draft_uploads(conn: Connection, draft_id: int) -> list[Mapping[str, Any]]:
-    rows = conn.execute(sa.select(uploads).where(uploads.c.draft_id == draft_id).order_by(uploads.c.id)).mappings()
+    rows = conn.execute(_DRAFT_UPLOADS, {"draft_id": draft_id}).mappings()
     return [dict(r) for r in rows]
 
 
@@ -140,10 +167,8 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
 
     Idempotent: submitting the same draft again returns the application it already made.
     """
-    query = sa.select(drafts).where(drafts.c.id == draft_id, drafts.c.citizen_id == citizen.id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    draft = conn.execute(query).mappings().first()
+    query = _DRAFT_OF_FOR_UPDATE if conn.dialect.name == "postgresql" else _DRAFT_OF
+    draft = conn.execute(query, {"draft_id": draft_id, "citizen_id": citizen.id}).mappings().first()
     if draft is None:
         return Outcome(False, "not_found")
     if draft["application_id"] is not None:
@@ -167,38 +192,35 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
     workflow = service.workflow
     initial = workflow.states[workflow.initial]
     stamp = now()
-    values = _stored(validation.values)
+    row: dict[str, Any] = {
+        "tracking": new_tracking(today),
+        "draft_id": draft_id,
+        "citizen_id": citizen.id,
+        "service_id": service.id,
+        "definition_version": service.version,
+        "answers": _stored(validation.values),
+        "state": workflow.initial,
+        "back_state": None,
+        "office": office,
+        "assignee_id": None,
+        "fee_total": service.fee_total(validation.values),
+        "due_date": add_working_days(today, service.sla_days).isoformat(),
+        "state_due_date": _state_due(initial.sla_days, today),
+        "last_comment": None,
+        "row_version": 1,
+        "submitted_at": stamp,
+        "updated_at": stamp,
+    }
     try:
         with conn.begin_nested():
-            result = conn.execute(
-                applications.insert().values(
-                    tracking=new_tracking(today),
-                    draft_id=draft_id,
-                    citizen_id=citizen.id,
-                    service_id=service.id,
-                    definition_version=service.version,
-                    answers=values,
-                    state=workflow.initial,
-                    back_state=None,
-                    office=office,
-                    assignee_id=None,
-                    fee_total=service.fee_total(validation.values),
-                    due_date=add_working_days(today, service.sla_days).isoformat(),
-                    state_due_date=_state_due(initial.sla_days, today),
-                    last_comment=None,
-                    row_version=1,
-                    submitted_at=stamp,
-                    updated_at=stamp,
-                )
-            )
+            app_id = insert_application(conn, row)
     except IntegrityError:  # the same draft submitted twice at once: the other request made it
         existing = _application_by_draft(conn, draft_id)
         if existing is None:
             raise
         return Outcome(True, application=existing, details={"repeated": True})
-    app_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-    conn.execute(uploads.update().where(uploads.c.draft_id == draft_id).values(application_id=app_id))
-    conn.execute(drafts.update().where(drafts.c.id == draft_id).values(submitted=True, updated_at=stamp))
+    conn.execute(_ATTACH_UPLOADS, {"match_draft": draft_id, "app_id": app_id})
+    conn.execute(_MARK_SUBMITTED, {"match_draft": draft_id, "stamp": stamp})
     audit.append(
         conn,
         application_id=app_id,
@@ -209,9 +231,15 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
         from_state=None,
         to_state=workflow.initial,
     )
-    effects.after_submit(conn, book, get_application(conn, app_id) or {})  # notices and documents (issue 8)
-    run_system_steps(conn, book, app_id, today)
-    return Outcome(True, application=get_application(conn, app_id))
+    app = get_application(conn, app_id) or {}
+    effects.after_submit(conn, book, app)  # notices and documents (issue 8)
+    return Outcome(True, application=_system_steps(conn, book, service, app, today, None))
+
+
+def insert_application(conn: Connection, row: Mapping[str, Any]) -> int:
+    """Store a new application row (every column but `id` and `closed`); returns its id."""
+    result = conn.execute(_INSERT_APP, row)
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def _resubmit(conn: Connection, book: ServiceBook, draft: Mapping[str, Any], citizen: Actor, today: dt.date) -> Outcome:
@@ -235,10 +263,10 @@ def _resubmit(conn: Connection, book: ServiceBook, draft: Mapping[str, Any], cit
     step = resubmit_transition(service, app["state"], validation.values)
     if step is None:
         return Outcome(False, "not_allowed")
-    outcome = fire(
+    outcome = _fire(
         conn,
         book,
-        app["id"],
+        app,
         citizen,
         step.action,
         comment=None,
@@ -279,7 +307,7 @@ def pay(conn: Connection, book: ServiceBook, app_id: int, citizen: Actor, today:
     choice = payment_transition(service, app)
     if choice is None:
         return Outcome(False, "not_allowed")
-    return fire(conn, book, app_id, SYSTEM, choice.action, None, app["row_version"], today)
+    return _fire(conn, book, app, SYSTEM, choice.action, None, app["row_version"], today)
 
 
 def filed_on(app: Mapping[str, Any]) -> dt.date:
@@ -322,17 +350,17 @@ def _stored(values: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- reading cases ---------------------------------------------------------------------------------------
 def _application_by_draft(conn: Connection, draft_id: int) -> Mapping[str, Any] | None:
-    row = conn.execute(sa.select(applications).where(applications.c.draft_id == draft_id)).mappings().first()
+    row = conn.execute(_APP_BY_DRAFT, {"draft_id": draft_id}).mappings().first()
     return dict(row) if row else None
 
 
 def get_application(conn: Connection, app_id: int) -> Mapping[str, Any] | None:
-    row = conn.execute(sa.select(applications).where(applications.c.id == app_id)).mappings().first()
+    row = conn.execute(_APP_BY_ID, {"app_id": app_id}).mappings().first()
     return dict(row) if row else None
 
 
 def by_tracking(conn: Connection, tracking: str) -> Mapping[str, Any] | None:
-    row = conn.execute(sa.select(applications).where(applications.c.tracking == tracking)).mappings().first()
+    row = conn.execute(_APP_BY_TRACKING, {"tracking": tracking}).mappings().first()
     return dict(row) if row else None
 
 
@@ -415,6 +443,39 @@ def queue(
 
 
 # --- actions -----------------------------------------------------------------------------------------------
+class CaseValues(Mapping[str, Any]):
+    """A case's clean answers (validated as of its filing day), validated only when first read.
+
+    Guards read them; most steps have no guard, and one validation serves a step and the automatic
+    steps after it, where the answers do not change.
+    """
+
+    __slots__ = ("_answers", "_day", "_service", "_values")
+
+    def __init__(self, service: Service, answers: Mapping[str, Any], day: dt.date) -> None:
+        self._service = service
+        self._answers = answers
+        self._day = day
+        self._values: Mapping[str, Any] | None = None
+
+    def _validated(self) -> Mapping[str, Any]:
+        if self._values is None:
+            self._values = self._service.validate(self._answers, self._day).values
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._validated()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._validated().get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._validated())
+
+    def __len__(self) -> int:
+        return len(self._validated())
+
+
 def fire(
     conn: Connection,
     book: ServiceBook,
@@ -429,6 +490,23 @@ def fire(
 ) -> Outcome:
     """Take one workflow action on one case, checked against role, office, guard and requirements."""
     app = get_application(conn, app_id)
+    return _fire(conn, book, app, actor, action, comment, expected_version, today, fields, new_answers)
+
+
+def _fire(
+    conn: Connection,
+    book: ServiceBook,
+    app: Mapping[str, Any] | None,
+    actor: Actor,
+    action: str,
+    comment: str | None,
+    expected_version: int | None,
+    today: dt.date,
+    fields: Mapping[str, Any] | None = None,
+    new_answers: Mapping[str, Any] | None = None,
+    values: CaseValues | None = None,
+) -> Outcome:
+    """`fire` on a case row read in this transaction; `values`, when given, are that row's CaseValues."""
     if not visible_to(actor, app):
         return Outcome(False, "not_found")
     assert app is not None
@@ -441,9 +519,10 @@ def fire(
         return Outcome(False, "conflict", application=app)
     if workflow.states[app["state"]].final:
         return Outcome(False, "final", application=app)
-    answers = dict(new_answers if new_answers is not None else app["answers"])
-    guard_answers = service.validate(answers, filed_on(app)).values
-    step = workflow.fire(app["state"], action, actor.roles, guard_answers, comment=comment, back=app["back_state"])
+    answers = new_answers if new_answers is not None else app["answers"]
+    if values is None or new_answers is not None:
+        values = CaseValues(service, answers, filed_on(app))
+    step = workflow.fire(app["state"], action, actor.roles, values, comment=comment, back=app["back_state"])
     if not step.ok:
         return Outcome(False, step.reason or "not_allowed", application=app)
     transition = step.transition
@@ -451,29 +530,30 @@ def fire(
     filled, errors = _required_fields(service, transition, fields or {}, today)
     if errors:
         return Outcome(False, "fields_required", application=app, errors=tuple(errors))
-    answers.update(filled)
     target = workflow.states[step.state]
-    back_state = None if transition.target == BACK else app["state"]
-    values: dict[str, Any] = {
+    changes: dict[str, Any] = {
+        "match_id": app["id"],
+        "match_version": app["row_version"],
         "state": step.state,
-        "back_state": back_state,
+        "back_state": None if transition.target == BACK else app["state"],
         "row_version": app["row_version"] + 1,
         "updated_at": now(),
-        "answers": answers,
         "state_due_date": _state_due(target.sla_days, today),
         "last_comment": (comment or "").strip() or None,
         "closed": target.final,
     }
-    result = conn.execute(
-        applications.update()
-        .where(applications.c.id == app_id, applications.c.row_version == app["row_version"])
-        .values(**values)
-    )
-    if result.rowcount != 1:
+    if filled or new_answers is not None:  # unchanged answers are not rewritten: the stored JSON is the same
+        changes["answers"] = {**answers, **filled}
+    audit.lock_chain(conn)  # before the statement that reads the chain's last hash
+    row = conn.execute(_UPDATE_IF_UNCHANGED, changes).mappings().first()
+    if row is None:
         return Outcome(False, "conflict", application=app)
+    stored = dict(row)
+    last_hash = stored.pop(audit.LAST_HASH.name)
+    after: Mapping[str, Any] = stored
     audit.append(
         conn,
-        application_id=app_id,
+        application_id=app["id"],
         actor=actor.label,
         role=_acting_role(transition, actor),
         office=app["office"],
@@ -481,11 +561,12 @@ def fire(
         from_state=app["state"],
         to_state=step.state,
         comment=(comment or "").strip() or None,
+        last_hash=last_hash,
     )
-    effects.after_step(conn, book, app, get_application(conn, app_id) or {}, transition, actor.label)  # issue 8
+    effects.after_step(conn, book, app, after, transition, actor.label)  # issue 8
     if actor.kind != "system":
-        run_system_steps(conn, book, app_id, today)
-    return Outcome(True, application=get_application(conn, app_id), details={"transition": transition})
+        after = _system_steps(conn, book, service, after, today, None if "answers" in changes else values)
+    return Outcome(True, application=after, details={"transition": transition})
 
 
 # --- automatic steps ---------------------------------------------------------------------------------------
@@ -507,23 +588,39 @@ system_policy: SystemPolicy = first_available
 
 def run_system_steps(conn: Connection, book: ServiceBook, app_id: int, today: dt.date, limit: int = 10) -> None:
     """Take the automatic steps of states whose role is `system`, in the same transaction."""
+    app = get_application(conn, app_id)
+    service = book.pinned(conn, app["definition_version"]) if app is not None else None
+    if app is not None and service is not None:
+        _system_steps(conn, book, service, app, today, None, limit)
+
+
+def _system_steps(
+    conn: Connection,
+    book: ServiceBook,
+    service: Service,
+    app: Mapping[str, Any],
+    today: dt.date,
+    values: CaseValues | None,
+    limit: int = 10,
+) -> Mapping[str, Any]:
+    """`run_system_steps` on the row in hand (this transaction's latest); returns the row after the last step.
+
+    `values` are the row's CaseValues when the caller has them: system steps do not change answers.
+    """
     for _ in range(limit):
-        app = get_application(conn, app_id)
-        if app is None:
-            return
-        service = book.pinned(conn, app["definition_version"])
-        if service is None:
-            return
         state = service.workflow.states[app["state"]]
         if state.final or state.role != "system":
-            return
-        values = case_values(service, app)
+            break
+        if values is None:
+            values = CaseValues(service, app["answers"], filed_on(app))
         choice = system_policy(service, app, service.workflow.available(app["state"], {"system"}, values))
         if choice is None:
-            return  # stays for an officer or a later system event
-        outcome = fire(conn, book, app_id, SYSTEM, choice.action, None, app["row_version"], today)
-        if not outcome.ok:
-            return
+            break  # stays for an officer or a later system event
+        outcome = _fire(conn, book, app, SYSTEM, choice.action, None, app["row_version"], today, values=values)
+        if not outcome.ok or outcome.application is None:
+            break
+        app = outcome.application
+    return app
 
 
 def _acting_role(transition: Transition, actor: Actor) -> str:
@@ -562,13 +659,18 @@ def set_assignee(
     assert app is not None
     if expected_version is not None and expected_version != app["row_version"]:
         return Outcome(False, "conflict", application=app)
-    result = conn.execute(
-        applications.update()
-        .where(applications.c.id == app_id, applications.c.row_version == app["row_version"])
-        .values(assignee_id=assignee_id, row_version=app["row_version"] + 1, updated_at=now())
-    )
-    if result.rowcount != 1:
+    changes = {
+        "match_id": app_id,
+        "match_version": app["row_version"],
+        "assignee_id": assignee_id,
+        "row_version": app["row_version"] + 1,
+        "updated_at": now(),
+    }
+    audit.lock_chain(conn)  # before the statement that reads the chain's last hash
+    row = conn.execute(_UPDATE_IF_UNCHANGED, changes).mappings().first()
+    if row is None:
         return Outcome(False, "conflict", application=app)
+    after = dict(row)
     audit.append(
         conn,
         application_id=app_id,
@@ -579,5 +681,6 @@ def set_assignee(
         from_state=app["state"],
         to_state=app["state"],
         comment=None if assignee_id == officer.id else f"assignee={assignee_id}",
+        last_hash=after.pop(audit.LAST_HASH.name),
     )
-    return Outcome(True, application=get_application(conn, app_id))
+    return Outcome(True, application=after)

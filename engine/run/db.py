@@ -134,27 +134,25 @@ def make_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-            # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
+            # Once per pooled connection, never per transaction. WAL lets readers run beside the one
+            # writer; foreign keys are off by default in SQLite.
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a commit no longer waits for fsync
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            # The driver must not open transactions of its own: SQLAlchemy's begin does (below).
+            connection.isolation_level = None
 
-        @sa.event.listens_for(engine, "begin")
-        def _sqlite_begin(connection: Any) -> None:
-            # Take the write lock at BEGIN so two writers queue instead of failing mid-transaction.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+        # Take the write lock at BEGIN so two writers queue instead of failing mid-transaction. This is
+        # the dialect's begin hook rather than a "begin" event: any connection event listener makes
+        # SQLAlchemy dispatch events around every statement, which cost more than the statement itself.
+        engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
         engine.dialect.supports_native_decimal = False
-        # Let SQLAlchemy not emit its own BEGIN; ours above is IMMEDIATE.
-        _disable_pysqlite_autobegin(engine)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _disable_pysqlite_autobegin(engine: Engine) -> None:
-    @sa.event.listens_for(engine, "connect")
-    def _no_autobegin(connection: Any, _record: Any) -> None:
-        connection.isolation_level = None
+def _begin_immediate(dbapi_connection: Any) -> None:
+    dbapi_connection.execute("BEGIN IMMEDIATE")
