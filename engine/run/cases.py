@@ -23,7 +23,7 @@ from engine.compile.service import Service
 from engine.compile.workflow import BACK, Transition
 from engine.run import audit, effects
 from engine.run.calendar import default_calendar
-from engine.run.db import applications, drafts, now, staff, uploads
+from engine.run.db import PreparedInsert, applications, drafts, now, staff, uploads
 from engine.run.services import ServiceBook
 
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -34,15 +34,21 @@ _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _APP_BY_ID = sa.select(applications).where(applications.c.id == sa.bindparam("app_id"))
 _APP_BY_TRACKING = sa.select(applications).where(applications.c.tracking == sa.bindparam("tracking"))
 _APP_BY_DRAFT = sa.select(applications).where(applications.c.draft_id == sa.bindparam("draft_id"))
-_INSERT_APP = applications.insert()
-# Optimistic locking: the row changes only if nobody changed it since it was read; the SET clause
-# comes from the parameters' column keys. RETURNING gives the row as stored, and the audit chain's
-# last hash for the record that follows, so neither needs a statement of its own.
-_UPDATE_IF_UNCHANGED = (
-    applications.update()
-    .where(applications.c.id == sa.bindparam("match_id"), applications.c.row_version == sa.bindparam("match_version"))
-    .returning(*applications.c, audit.LAST_HASH)
+_CITIZEN_APPS = (  # newest first, in the order of the index (citizen_id, submitted_at)
+    sa.select(applications)
+    .where(applications.c.citizen_id == sa.bindparam("citizen_id"))
+    .order_by(applications.c.submitted_at.desc())
 )
+insert_application = PreparedInsert(applications)  # (conn, row with every column but id) -> the new id
+# Optimistic locking: the row changes only if nobody changed it since it was read; the SET clause
+# comes from the parameters' column keys. RETURNING gives the audit chain's last hash for the record
+# that follows (no statement of its own) and, when they were rewritten, the answers as stored; every
+# other column of the new row is what was read or set.
+_UPDATE_IF_UNCHANGED = applications.update().where(
+    applications.c.id == sa.bindparam("match_id"), applications.c.row_version == sa.bindparam("match_version")
+)
+_UPDATE_RETURNING_HASH = _UPDATE_IF_UNCHANGED.returning(audit.LAST_HASH)
+_UPDATE_RETURNING_ANSWERS = _UPDATE_IF_UNCHANGED.returning(applications.c.answers, audit.LAST_HASH)
 _DRAFT_OF = sa.select(drafts).where(
     drafts.c.id == sa.bindparam("draft_id"), drafts.c.citizen_id == sa.bindparam("citizen_id")
 )
@@ -210,6 +216,7 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
         "row_version": 1,
         "submitted_at": stamp,
         "updated_at": stamp,
+        "closed": False,
     }
     try:
         with conn.begin_nested():
@@ -234,12 +241,6 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
     app = get_application(conn, app_id) or {}
     effects.after_submit(conn, book, app)  # notices and documents (issue 8)
     return Outcome(True, application=_system_steps(conn, book, service, app, today, None))
-
-
-def insert_application(conn: Connection, row: Mapping[str, Any]) -> int:
-    """Store a new application row (every column but `id` and `closed`); returns its id."""
-    result = conn.execute(_INSERT_APP, row)
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def _resubmit(conn: Connection, book: ServiceBook, draft: Mapping[str, Any], citizen: Actor, today: dt.date) -> Outcome:
@@ -376,11 +377,7 @@ def visible_to(actor: Actor, app: Mapping[str, Any] | None) -> bool:
 
 
 def citizen_applications(conn: Connection, citizen_id: int) -> list[Mapping[str, Any]]:
-    rows = conn.execute(
-        sa.select(applications)
-        .where(applications.c.citizen_id == citizen_id)
-        .order_by(applications.c.submitted_at.desc())
-    ).mappings()
+    rows = conn.execute(_CITIZEN_APPS, {"citizen_id": citizen_id}).mappings()
     return [dict(r) for r in rows]
 
 
@@ -396,6 +393,11 @@ def correction_draft(conn: Connection, app: Mapping[str, Any], citizen: Actor) -
     return create_draft(conn, citizen.id, app["service_id"], app["answers"], application_id=app["id"])
 
 
+# A queue page lists cases, it does not read them: their answers (the bulk of a row, parsed from
+# JSON) stay in the database.
+_QUEUE_COLUMNS = tuple(c for c in applications.c if c.name != "answers")
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     service_id: str | None = None
@@ -408,8 +410,13 @@ class QueueFilter:
 def queue(
     conn: Connection, book: ServiceBook, officer: Actor, filters: QueueFilter, today: dt.date
 ) -> list[dict[str, Any]]:
-    """The officer's office's routed cases, oldest due first, with SLA and overdue markers."""
-    query = sa.select(applications).where(applications.c.office == officer.office, applications.c.closed.is_(False))
+    """The officer's office's open cases, oldest due first, with SLA and overdue markers.
+
+    Each row has every column of the case but its answers, which a queue does not show.
+    """
+    query = sa.select(*_QUEUE_COLUMNS).where(
+        applications.c.office == officer.office, applications.c.closed.is_(False)
+    )
     if filters.service_id:
         query = query.where(applications.c.service_id == filters.service_id)
     if filters.state:
@@ -544,13 +551,10 @@ def _fire(
     }
     if filled or new_answers is not None:  # unchanged answers are not rewritten: the stored JSON is the same
         changes["answers"] = {**answers, **filled}
-    audit.lock_chain(conn)  # before the statement that reads the chain's last hash
-    row = conn.execute(_UPDATE_IF_UNCHANGED, changes).mappings().first()
-    if row is None:
+    found = _update_if_unchanged(conn, app, changes)
+    if found is None:
         return Outcome(False, "conflict", application=app)
-    stored = dict(row)
-    last_hash = stored.pop(audit.LAST_HASH.name)
-    after: Mapping[str, Any] = stored
+    after, last_hash = found
     audit.append(
         conn,
         application_id=app["id"],
@@ -564,9 +568,26 @@ def _fire(
         last_hash=last_hash,
     )
     effects.after_step(conn, book, app, after, transition, actor.label)  # issue 8
-    if actor.kind != "system":
-        after = _system_steps(conn, book, service, after, today, None if "answers" in changes else values)
-    return Outcome(True, application=after, details={"transition": transition})
+    if actor.kind == "system":
+        return Outcome(True, application=after, details={"transition": transition})
+    latest = _system_steps(conn, book, service, after, today, None if "answers" in changes else values)
+    return Outcome(True, application=latest, details={"transition": transition})
+
+
+def _update_if_unchanged(
+    conn: Connection, app: Mapping[str, Any], changes: Mapping[str, Any]
+) -> tuple[dict[str, Any], str | None] | None:
+    """Apply `changes` (with `match_id`, `match_version`) if the row is still as read: (new row, the audit
+    chain's last hash), or None when someone changed the case first. Locks the chain for the record after."""
+    audit.lock_chain(conn)  # before the statement that reads the chain's last hash
+    statement = _UPDATE_RETURNING_ANSWERS if "answers" in changes else _UPDATE_RETURNING_HASH
+    returned = conn.execute(statement, changes).mappings().first()
+    if returned is None:
+        return None
+    after = {**app, **{k: v for k, v in changes.items() if not k.startswith("match_")}}
+    if "answers" in changes:
+        after["answers"] = returned["answers"]
+    return after, returned[audit.LAST_HASH.name]
 
 
 # --- automatic steps ---------------------------------------------------------------------------------------
@@ -666,11 +687,10 @@ def set_assignee(
         "row_version": app["row_version"] + 1,
         "updated_at": now(),
     }
-    audit.lock_chain(conn)  # before the statement that reads the chain's last hash
-    row = conn.execute(_UPDATE_IF_UNCHANGED, changes).mappings().first()
-    if row is None:
+    found = _update_if_unchanged(conn, app, changes)
+    if found is None:
         return Outcome(False, "conflict", application=app)
-    after = dict(row)
+    after, last_hash = found
     audit.append(
         conn,
         application_id=app_id,
@@ -681,6 +701,6 @@ def set_assignee(
         from_state=app["state"],
         to_state=app["state"],
         comment=None if assignee_id == officer.id else f"assignee={assignee_id}",
-        last_hash=after.pop(audit.LAST_HASH.name),
+        last_hash=last_hash,
     )
     return Outcome(True, application=after)

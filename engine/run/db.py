@@ -7,10 +7,12 @@ same on SQLite and PostgreSQL, and the audit chain hashes exactly the bytes that
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 metadata = sa.MetaData()
 
@@ -71,13 +73,13 @@ applications = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("tracking", sa.String(32), nullable=False, unique=True),
     sa.Column("draft_id", sa.Integer, nullable=False, unique=True),  # one draft makes one application
-    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False, index=True),
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False),
     sa.Column("service_id", sa.String(120), nullable=False, index=True),
     sa.Column("definition_version", sa.String(64), sa.ForeignKey("definitions.version"), nullable=False),
     sa.Column("answers", sa.JSON, nullable=False),
     sa.Column("state", sa.String(80), nullable=False),
     sa.Column("back_state", sa.String(80)),  # where '@back' returns: the state the case was sent from
-    sa.Column("office", sa.String(100), nullable=False, index=True),
+    sa.Column("office", sa.String(100), nullable=False),
     sa.Column("assignee_id", sa.Integer, sa.ForeignKey("staff.id")),
     sa.Column("fee_total", sa.Integer, nullable=False, default=0),
     sa.Column("due_date", sa.String(10), nullable=False),
@@ -90,6 +92,8 @@ applications = sa.Table(
     # crowd open ones out of a page, and the queue index serves the query without a scan.
     sa.Column("closed", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Index("ix_applications_queue", "office", "closed", "due_date", "id"),
+    # "My applications", newest first, read in index order (migration 0006).
+    sa.Index("ix_applications_citizen", "citizen_id", "submitted_at"),
 )
 
 uploads = sa.Table(
@@ -122,6 +126,53 @@ audit_log = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),  # one successor per record: no forks
     sa.Column("hash", sa.String(64), nullable=False, unique=True),
 )
+
+
+class PreparedInsert:
+    """An INSERT of every column of a table but its generated key, compiled once per dialect and handed
+    straight to a positional (qmark) driver — SQLite's.
+
+    On a row as wide as an application, SQLAlchemy's compiled-statement path (even from its cache)
+    cost more than SQLite's own work: per execute it rebuilds the parameters through the compiled
+    form, its processors and the result's primary-key bookkeeping. The SQL here is SQLAlchemy's own
+    compilation of the same insert and each value goes through its column type's bind processor (JSON
+    through the dialect's serializer), so the stored row is the same; `exec_driver_sql` keeps the
+    connection's transaction, savepoints and error translation (IntegrityError). Drivers with named
+    parameters (psycopg) take the ordinary cached path.
+    """
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+        self.statement = table.insert()
+        self.columns = tuple(c.name for c in table.columns if not (c.primary_key and c.autoincrement))
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, tuple[str, tuple[Callable[[Any], Any] | None, ...]]]
+        self._by_dialect = weakref.WeakKeyDictionary()
+
+    def __call__(self, conn: Connection, row: Mapping[str, Any]) -> int:
+        """Insert `row` (a value for every column in `columns`); returns the new row's key."""
+        dialect = conn.dialect
+        if dialect.paramstyle != "qmark":
+            return int(conn.execute(self.statement, dict(row)).inserted_primary_key[0])  # type: ignore[index]
+        prepared = self._by_dialect.get(dialect)
+        if prepared is None:
+            prepared = self._by_dialect[dialect] = self._prepare(dialect)
+        sql, processors = prepared
+        params = tuple(
+            row[name] if process is None else process(row[name])
+            for name, process in zip(self.columns, processors, strict=True)
+        )
+        return int(conn.exec_driver_sql(sql, params).lastrowid)
+
+    def _prepare(self, dialect: Dialect) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+        compiled = self.statement.compile(dialect=dialect, column_keys=list(self.columns))
+        if list(compiled.positiontup or ()) != list(self.columns):  # every value is a plain parameter, in order
+            raise ValueError(f"cannot prepare the insert into {self.table.name}: {compiled.positiontup}")
+        processors = tuple(self._processor(self.table.c[name].type, dialect) for name in self.columns)
+        return compiled.string, processors
+
+    @staticmethod
+    def _processor(column_type: sa.types.TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+        return column_type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def now() -> str:
