@@ -7,6 +7,7 @@ same on SQLite and PostgreSQL, and the audit chain hashes exactly the bytes that
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -129,15 +130,15 @@ audit_log = sa.Table(
 
 
 class PreparedInsert:
-    """An INSERT of every column of a table but its generated key, compiled once per dialect and handed
-    straight to a positional (qmark) driver — SQLite's.
+    """An INSERT of every column of a table but its generated key, compiled once per dialect and run with
+    `exec_driver_sql` on a positional (qmark) driver — SQLite's.
 
-    On a row as wide as an application, SQLAlchemy's compiled-statement path (even from its cache)
-    cost more than SQLite's own work: per execute it rebuilds the parameters through the compiled
-    form, its processors and the result's primary-key bookkeeping. The SQL here is SQLAlchemy's own
+    On a row as wide as an application, SQLAlchemy's compiled-statement path, even from its cache, cost
+    more than SQLite's work for the insert (about 64 µs against 24 µs inside one transaction; the
+    driver-SQL path about 35 µs; docs/benchmarks.md, "Database"). The SQL is SQLAlchemy's own
     compilation of the same insert and each value goes through its column type's bind processor (JSON
-    through the dialect's serializer), so the stored row is the same; `exec_driver_sql` keeps the
-    connection's transaction, savepoints and error translation (IntegrityError). Drivers with named
+    through the dialect's serializer), so the stored row is the same; the connection's transaction,
+    savepoints, events and error translation (IntegrityError) all still apply. Drivers with named
     parameters (psycopg) take the ordinary cached path.
     """
 
@@ -145,8 +146,8 @@ class PreparedInsert:
         self.table = table
         self.statement = table.insert()
         self.columns = tuple(c.name for c in table.columns if not (c.primary_key and c.autoincrement))
-        self._by_dialect: weakref.WeakKeyDictionary[Dialect, tuple[str, tuple[Callable[[Any], Any] | None, ...]]]
-        self._by_dialect = weakref.WeakKeyDictionary()
+        self._read = operator.itemgetter(*self.columns)  # the row's values in column order, in one C call
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Prepared] = weakref.WeakKeyDictionary()
 
     def __call__(self, conn: Connection, row: Mapping[str, Any]) -> int:
         """Insert `row` (a value for every column in `columns`); returns the new row's key."""
@@ -157,22 +158,24 @@ class PreparedInsert:
         if prepared is None:
             prepared = self._by_dialect[dialect] = self._prepare(dialect)
         sql, processors = prepared
-        params = tuple(
-            row[name] if process is None else process(row[name])
-            for name, process in zip(self.columns, processors, strict=True)
-        )
-        return int(conn.exec_driver_sql(sql, params).lastrowid)
+        params = list(self._read(row))
+        for index, process in processors:
+            params[index] = process(params[index])
+        return int(conn.exec_driver_sql(sql, tuple(params)).lastrowid)
 
-    def _prepare(self, dialect: Dialect) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    def _prepare(self, dialect: Dialect) -> _Prepared:
         compiled = self.statement.compile(dialect=dialect, column_keys=list(self.columns))
         if list(compiled.positiontup or ()) != list(self.columns):  # every value is a plain parameter, in order
             raise ValueError(f"cannot prepare the insert into {self.table.name}: {compiled.positiontup}")
-        processors = tuple(self._processor(self.table.c[name].type, dialect) for name in self.columns)
-        return compiled.string, processors
+        processors = []
+        for index, name in enumerate(self.columns):
+            process = self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:  # JSON through the dialect's serializer, booleans as SQLite stores them
+                processors.append((index, process))
+        return compiled.string, tuple(processors)
 
-    @staticmethod
-    def _processor(column_type: sa.types.TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-        return column_type.dialect_impl(dialect).bind_processor(dialect)
+
+_Prepared = tuple[str, tuple[tuple[int, Callable[[Any], Any]], ...]]
 
 
 def now() -> str:

@@ -129,6 +129,27 @@ def test_the_prepared_insert_stores_what_sqlalchemy_would(catalog_portal: Portal
     assert mine["answers"] == answers
 
 
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_the_prepared_insert_reports_a_duplicate_as_integrity_error_in_its_savepoint(
+    catalog_portal: PortalApp,
+) -> None:
+    service_id, found = next(iter(submissions().items()))
+    service = real_catalog().services[service_id]
+    engine = catalog_portal.portal.engine
+    with engine.begin() as conn:
+        citizen = new_citizen(conn)
+    made = submit(catalog_portal, citizen, service, found[0]).application
+    assert made is not None
+    with engine.begin() as conn:
+        row = {k: made[k] for k in cases.insert_application.columns}
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():  # the same draft (and tracking) again
+            cases.insert_application(conn, row)
+        again = cases.insert_application(conn, {**row, "tracking": "T-again", "draft_id": 10**7})
+        assert stored(conn, again)["answers"] == made["answers"]  # the transaction went on after the savepoint
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(applications)).scalar() == 2
+
+
 # --- a step returns the row as stored -----------------------------------------------------------------------------
 def walk(portal: PortalApp, service: Service, answers: Mapping[str, Any], steps: int = 6) -> int:
     """Submit, then take officers' actions until none is left; at each step the outcome's row is the stored one.
@@ -264,7 +285,7 @@ def test_the_chain_verifies_after_interleaved_steps_claims_and_refusals(catalog_
     with engine.connect() as conn:
         count, breaks = audit.verify(conn)
         rows = conn.execute(sa.select(audit_log).order_by(audit_log.c.id)).mappings().all()
-        for service, app in waiting:
+        for _service, app in waiting:
             history = audit.history(conn, app["id"])
             assert history[0]["action"] == "submit" and history[-1]["to_state"] == app["state"]
             assert len(history) == app["row_version"]  # one record per change of the row, none lost or doubled
