@@ -396,6 +396,7 @@ def correction_draft(conn: Connection, app: Mapping[str, Any], citizen: Actor) -
 # A queue page lists cases, it does not read them: their answers (the bulk of a row, parsed from
 # JSON) stay in the database.
 _QUEUE_COLUMNS = tuple(c for c in applications.c if c.name != "answers")
+_QUEUE_NAMES = tuple(c.name for c in _QUEUE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -425,10 +426,18 @@ def queue(
         query = query.where(applications.c.assignee_id == officer.id)
     elif filters.assigned == "unassigned":
         query = query.where(applications.c.assignee_id.is_(None))
-    rows = conn.execute(query.order_by(applications.c.due_date, applications.c.id).limit(500)).mappings()
+    # Up to 500 rows per page, so the loop is kept lean: plain rows fetched at once, each service looked
+    # up once per version, today's date formatted once.
+    rows = conn.execute(query.order_by(applications.c.due_date, applications.c.id).limit(500)).all()
+    today_text = today.isoformat()
+    pinned: dict[str, Service | None] = {}
     out = []
-    for row in rows:
-        service = book.pinned(conn, row["definition_version"])
+    for values in rows:
+        row = dict(zip(_QUEUE_NAMES, values, strict=True))
+        version = row["definition_version"]
+        if version not in pinned:
+            pinned[version] = book.pinned(conn, version)
+        service = pinned[version]
         if service is None:
             continue
         state = service.workflow.states.get(row["state"])
@@ -436,11 +445,13 @@ def queue(
             continue
         if filters.waiting_on_me and state.role not in officer.roles:
             continue
-        due = row["state_due_date"] or row["due_date"]
-        overdue = today.isoformat() > min(d for d in (row["due_date"], row["state_due_date"]) if d)
+        due_date, state_due = row["due_date"], row["state_due_date"]
+        earliest = min(due_date, state_due) if due_date and state_due else due_date or state_due
+        overdue = today_text > earliest
         if filters.overdue and not overdue:
             continue
-        out.append({**row, "service": service, "state_obj": state, "due": due, "overdue": overdue})
+        row.update(service=service, state_obj=state, due=state_due or due_date, overdue=overdue)
+        out.append(row)
     assignees = {r["assignee_id"] for r in out if r["assignee_id"] is not None}
     if assignees:
         names = dict(conn.execute(sa.select(staff.c.id, staff.c.name).where(staff.c.id.in_(assignees))).all())
