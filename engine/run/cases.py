@@ -393,9 +393,13 @@ def correction_draft(conn: Connection, app: Mapping[str, Any], citizen: Actor) -
     return create_draft(conn, citizen.id, app["service_id"], app["answers"], application_id=app["id"])
 
 
-# A queue page lists cases, it does not read them: their answers (the bulk of a row, parsed from
-# JSON) stay in the database.
-_QUEUE_COLUMNS = tuple(c for c in applications.c if c.name != "answers")
+# A queue page lists cases, it does not read them: only the columns it shows or decides by are sent,
+# for up to 500 rows (answers, the bulk of a row, and the rest stay in the database).
+_QUEUE_COLUMNS = tuple(
+    applications.c[name]
+    for name in ("id", "tracking", "service_id", "definition_version", "state", "office", "assignee_id",
+                 "due_date", "state_due_date", "row_version", "submitted_at")
+)
 _QUEUE_NAMES = tuple(c.name for c in _QUEUE_COLUMNS)
 
 
@@ -413,7 +417,8 @@ def queue(
 ) -> list[dict[str, Any]]:
     """The officer's office's open cases, oldest due first, with SLA and overdue markers.
 
-    Each row has every column of the case but its answers, which a queue does not show.
+    Each row has the columns of `_QUEUE_COLUMNS` (not the answers), with the service, the state, the
+    due date shown and the overdue marker.
     """
     query = sa.select(*_QUEUE_COLUMNS).where(
         applications.c.office == officer.office, applications.c.closed.is_(False)

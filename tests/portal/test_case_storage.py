@@ -359,7 +359,7 @@ def test_a_step_on_a_stale_row_is_refused_and_loses_nothing(catalog_portal: Port
 def reference_queue(conn: sa.Connection, book: Any, officer: cases.Actor, filters: cases.QueueFilter,
                     today: dt.date) -> list[dict[str, Any]]:
     """The queue as it was written before its loop was tuned: the meaning the fast one must keep."""
-    query = sa.select(*[c for c in applications.c if c.name != "answers"]).where(
+    query = sa.select(*cases._QUEUE_COLUMNS).where(
         applications.c.office == officer.office, applications.c.closed.is_(False))
     if filters.service_id:
         query = query.where(applications.c.service_id == filters.service_id)
