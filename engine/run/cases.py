@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +23,47 @@ from engine.compile.service import Service
 from engine.compile.workflow import BACK, Transition
 from engine.run import audit, effects
 from engine.run.calendar import default_calendar
-from engine.run.db import applications, drafts, now, staff, uploads
+from engine.run.db import PreparedInsert, applications, drafts, now, staff, uploads
 from engine.run.services import ServiceBook
 
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+# Statements built once and executed with parameters: SQLAlchemy then finds them in its
+# compiled-statement cache. Building them per call (`insert().values(**row)`, `c.id == value`)
+# cost several times the database work (docs/benchmarks.md, "Database").
+_APP_BY_ID = sa.select(applications).where(applications.c.id == sa.bindparam("app_id"))
+_APP_BY_TRACKING = sa.select(applications).where(applications.c.tracking == sa.bindparam("tracking"))
+_APP_BY_DRAFT = sa.select(applications).where(applications.c.draft_id == sa.bindparam("draft_id"))
+_CITIZEN_APPS = (  # newest first, in the order of the index (citizen_id, submitted_at)
+    sa.select(applications)
+    .where(applications.c.citizen_id == sa.bindparam("citizen_id"))
+    .order_by(applications.c.submitted_at.desc())
+)
+insert_application = PreparedInsert(applications)  # (conn, row with every column but id) -> the new id
+# Optimistic locking: the row changes only if nobody changed it since it was read; the SET clause
+# comes from the parameters' column keys. RETURNING gives the audit chain's last hash for the record
+# that follows (no statement of its own) and, when they were rewritten, the answers as stored; every
+# other column of the new row is what was read or set.
+_UPDATE_IF_UNCHANGED = applications.update().where(
+    applications.c.id == sa.bindparam("match_id"), applications.c.row_version == sa.bindparam("match_version")
+)
+_UPDATE_RETURNING_HASH = _UPDATE_IF_UNCHANGED.returning(audit.LAST_HASH)
+_UPDATE_RETURNING_ANSWERS = _UPDATE_IF_UNCHANGED.returning(applications.c.answers, audit.LAST_HASH)
+_DRAFT_OF = sa.select(drafts).where(
+    drafts.c.id == sa.bindparam("draft_id"), drafts.c.citizen_id == sa.bindparam("citizen_id")
+)
+_DRAFT_OF_FOR_UPDATE = _DRAFT_OF.with_for_update()
+_DRAFT_UPLOADS = sa.select(uploads).where(uploads.c.draft_id == sa.bindparam("draft_id")).order_by(uploads.c.id)
+_ATTACH_UPLOADS = (
+    uploads.update()
+    .where(uploads.c.draft_id == sa.bindparam("match_draft"))
+    .values(application_id=sa.bindparam("app_id"))
+)
+_MARK_SUBMITTED = (
+    drafts.update()
+    .where(drafts.c.id == sa.bindparam("match_draft"))
+    .values(submitted=True, updated_at=sa.bindparam("stamp"))
+)
 
 
 @dataclass(frozen=True)
@@ -90,11 +127,7 @@ def create_draft(
 
 def get_draft(conn: Connection, draft_id: int, citizen_id: int) -> Mapping[str, Any] | None:
     """A citizen's own draft only: someone else's draft id gives None, as if it did not exist."""
-    row = (
-        conn.execute(sa.select(drafts).where(drafts.c.id == draft_id, drafts.c.citizen_id == citizen_id))
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_DRAFT_OF, {"draft_id": draft_id, "citizen_id": citizen_id}).mappings().first()
     return dict(row) if row else None
 
 
@@ -117,7 +150,7 @@ def citizen_drafts(conn: Connection, citizen_id: int) -> list[Mapping[str, Any]]
 
 
 def draft_uploads(conn: Connection, draft_id: int) -> list[Mapping[str, Any]]:
-    rows = conn.execute(sa.select(uploads).where(uploads.c.draft_id == draft_id).order_by(uploads.c.id)).mappings()
+    rows = conn.execute(_DRAFT_UPLOADS, {"draft_id": draft_id}).mappings()
     return [dict(r) for r in rows]
 
 
@@ -140,10 +173,8 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
 
     Idempotent: submitting the same draft again returns the application it already made.
     """
-    query = sa.select(drafts).where(drafts.c.id == draft_id, drafts.c.citizen_id == citizen.id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    draft = conn.execute(query).mappings().first()
+    query = _DRAFT_OF_FOR_UPDATE if conn.dialect.name == "postgresql" else _DRAFT_OF
+    draft = conn.execute(query, {"draft_id": draft_id, "citizen_id": citizen.id}).mappings().first()
     if draft is None:
         return Outcome(False, "not_found")
     if draft["application_id"] is not None:
@@ -167,38 +198,36 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
     workflow = service.workflow
     initial = workflow.states[workflow.initial]
     stamp = now()
-    values = _stored(validation.values)
+    row: dict[str, Any] = {
+        "tracking": new_tracking(today),
+        "draft_id": draft_id,
+        "citizen_id": citizen.id,
+        "service_id": service.id,
+        "definition_version": service.version,
+        "answers": _stored(validation.values),
+        "state": workflow.initial,
+        "back_state": None,
+        "office": office,
+        "assignee_id": None,
+        "fee_total": service.fee_total(validation.values),
+        "due_date": add_working_days(today, service.sla_days).isoformat(),
+        "state_due_date": _state_due(initial.sla_days, today),
+        "last_comment": None,
+        "row_version": 1,
+        "submitted_at": stamp,
+        "updated_at": stamp,
+        "closed": False,
+    }
     try:
         with conn.begin_nested():
-            result = conn.execute(
-                applications.insert().values(
-                    tracking=new_tracking(today),
-                    draft_id=draft_id,
-                    citizen_id=citizen.id,
-                    service_id=service.id,
-                    definition_version=service.version,
-                    answers=values,
-                    state=workflow.initial,
-                    back_state=None,
-                    office=office,
-                    assignee_id=None,
-                    fee_total=service.fee_total(validation.values),
-                    due_date=add_working_days(today, service.sla_days).isoformat(),
-                    state_due_date=_state_due(initial.sla_days, today),
-                    last_comment=None,
-                    row_version=1,
-                    submitted_at=stamp,
-                    updated_at=stamp,
-                )
-            )
+            app_id = insert_application(conn, row)
     except IntegrityError:  # the same draft submitted twice at once: the other request made it
         existing = _application_by_draft(conn, draft_id)
         if existing is None:
             raise
         return Outcome(True, application=existing, details={"repeated": True})
-    app_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-    conn.execute(uploads.update().where(uploads.c.draft_id == draft_id).values(application_id=app_id))
-    conn.execute(drafts.update().where(drafts.c.id == draft_id).values(submitted=True, updated_at=stamp))
+    conn.execute(_ATTACH_UPLOADS, {"match_draft": draft_id, "app_id": app_id})
+    conn.execute(_MARK_SUBMITTED, {"match_draft": draft_id, "stamp": stamp})
     audit.append(
         conn,
         application_id=app_id,
@@ -209,9 +238,9 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
         from_state=None,
         to_state=workflow.initial,
     )
-    effects.after_submit(conn, book, get_application(conn, app_id) or {})  # notices and documents (issue 8)
-    run_system_steps(conn, book, app_id, today)
-    return Outcome(True, application=get_application(conn, app_id))
+    app = get_application(conn, app_id) or {}
+    effects.after_submit(conn, book, app)  # notices and documents (issue 8)
+    return Outcome(True, application=_system_steps(conn, book, service, app, today, None))
 
 
 def _resubmit(conn: Connection, book: ServiceBook, draft: Mapping[str, Any], citizen: Actor, today: dt.date) -> Outcome:
@@ -235,10 +264,10 @@ def _resubmit(conn: Connection, book: ServiceBook, draft: Mapping[str, Any], cit
     step = resubmit_transition(service, app["state"], validation.values)
     if step is None:
         return Outcome(False, "not_allowed")
-    outcome = fire(
+    outcome = _fire(
         conn,
         book,
-        app["id"],
+        app,
         citizen,
         step.action,
         comment=None,
@@ -279,7 +308,7 @@ def pay(conn: Connection, book: ServiceBook, app_id: int, citizen: Actor, today:
     choice = payment_transition(service, app)
     if choice is None:
         return Outcome(False, "not_allowed")
-    return fire(conn, book, app_id, SYSTEM, choice.action, None, app["row_version"], today)
+    return _fire(conn, book, app, SYSTEM, choice.action, None, app["row_version"], today)
 
 
 def filed_on(app: Mapping[str, Any]) -> dt.date:
@@ -322,17 +351,17 @@ def _stored(values: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- reading cases ---------------------------------------------------------------------------------------
 def _application_by_draft(conn: Connection, draft_id: int) -> Mapping[str, Any] | None:
-    row = conn.execute(sa.select(applications).where(applications.c.draft_id == draft_id)).mappings().first()
+    row = conn.execute(_APP_BY_DRAFT, {"draft_id": draft_id}).mappings().first()
     return dict(row) if row else None
 
 
 def get_application(conn: Connection, app_id: int) -> Mapping[str, Any] | None:
-    row = conn.execute(sa.select(applications).where(applications.c.id == app_id)).mappings().first()
+    row = conn.execute(_APP_BY_ID, {"app_id": app_id}).mappings().first()
     return dict(row) if row else None
 
 
 def by_tracking(conn: Connection, tracking: str) -> Mapping[str, Any] | None:
-    row = conn.execute(sa.select(applications).where(applications.c.tracking == tracking)).mappings().first()
+    row = conn.execute(_APP_BY_TRACKING, {"tracking": tracking}).mappings().first()
     return dict(row) if row else None
 
 
@@ -348,11 +377,7 @@ def visible_to(actor: Actor, app: Mapping[str, Any] | None) -> bool:
 
 
 def citizen_applications(conn: Connection, citizen_id: int) -> list[Mapping[str, Any]]:
-    rows = conn.execute(
-        sa.select(applications)
-        .where(applications.c.citizen_id == citizen_id)
-        .order_by(applications.c.submitted_at.desc())
-    ).mappings()
+    rows = conn.execute(_CITIZEN_APPS, {"citizen_id": citizen_id}).mappings()
     return [dict(r) for r in rows]
 
 
@@ -368,6 +393,16 @@ def correction_draft(conn: Connection, app: Mapping[str, Any], citizen: Actor) -
     return create_draft(conn, citizen.id, app["service_id"], app["answers"], application_id=app["id"])
 
 
+# A queue page lists cases, it does not read them: only the columns it shows or decides by are sent,
+# for up to 500 rows (answers, the bulk of a row, and the rest stay in the database).
+_QUEUE_COLUMNS = tuple(
+    applications.c[name]
+    for name in ("id", "tracking", "service_id", "definition_version", "state", "office", "assignee_id",
+                 "due_date", "state_due_date", "row_version", "submitted_at")
+)
+_QUEUE_NAMES = tuple(c.name for c in _QUEUE_COLUMNS)
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     service_id: str | None = None
@@ -380,8 +415,14 @@ class QueueFilter:
 def queue(
     conn: Connection, book: ServiceBook, officer: Actor, filters: QueueFilter, today: dt.date
 ) -> list[dict[str, Any]]:
-    """The officer's office's routed cases, oldest due first, with SLA and overdue markers."""
-    query = sa.select(applications).where(applications.c.office == officer.office, applications.c.closed.is_(False))
+    """The officer's office's open cases, oldest due first, with SLA and overdue markers.
+
+    Each row has the columns of `_QUEUE_COLUMNS` (not the answers), with the service, the state, the
+    due date shown and the overdue marker.
+    """
+    query = sa.select(*_QUEUE_COLUMNS).where(
+        applications.c.office == officer.office, applications.c.closed.is_(False)
+    )
     if filters.service_id:
         query = query.where(applications.c.service_id == filters.service_id)
     if filters.state:
@@ -390,10 +431,18 @@ def queue(
         query = query.where(applications.c.assignee_id == officer.id)
     elif filters.assigned == "unassigned":
         query = query.where(applications.c.assignee_id.is_(None))
-    rows = conn.execute(query.order_by(applications.c.due_date, applications.c.id).limit(500)).mappings()
+    # Up to 500 rows per page, so the loop is kept lean: plain rows fetched at once, each service looked
+    # up once per version, today's date formatted once.
+    rows = conn.execute(query.order_by(applications.c.due_date, applications.c.id).limit(500)).all()
+    today_text = today.isoformat()
+    pinned: dict[str, Service | None] = {}
     out = []
-    for row in rows:
-        service = book.pinned(conn, row["definition_version"])
+    for values in rows:
+        row = dict(zip(_QUEUE_NAMES, values, strict=True))
+        version = row["definition_version"]
+        if version not in pinned:
+            pinned[version] = book.pinned(conn, version)
+        service = pinned[version]
         if service is None:
             continue
         state = service.workflow.states.get(row["state"])
@@ -401,11 +450,13 @@ def queue(
             continue
         if filters.waiting_on_me and state.role not in officer.roles:
             continue
-        due = row["state_due_date"] or row["due_date"]
-        overdue = today.isoformat() > min(d for d in (row["due_date"], row["state_due_date"]) if d)
+        due_date, state_due = row["due_date"], row["state_due_date"]
+        earliest = min(due_date, state_due) if due_date and state_due else due_date or state_due
+        overdue = today_text > earliest
         if filters.overdue and not overdue:
             continue
-        out.append({**row, "service": service, "state_obj": state, "due": due, "overdue": overdue})
+        row.update(service=service, state_obj=state, due=state_due or due_date, overdue=overdue)
+        out.append(row)
     assignees = {r["assignee_id"] for r in out if r["assignee_id"] is not None}
     if assignees:
         names = dict(conn.execute(sa.select(staff.c.id, staff.c.name).where(staff.c.id.in_(assignees))).all())
@@ -415,6 +466,39 @@ def queue(
 
 
 # --- actions -----------------------------------------------------------------------------------------------
+class CaseValues(Mapping[str, Any]):
+    """A case's clean answers (validated as of its filing day), validated only when first read.
+
+    Guards read them; most steps have no guard, and one validation serves a step and the automatic
+    steps after it, where the answers do not change.
+    """
+
+    __slots__ = ("_answers", "_day", "_service", "_values")
+
+    def __init__(self, service: Service, answers: Mapping[str, Any], day: dt.date) -> None:
+        self._service = service
+        self._answers = answers
+        self._day = day
+        self._values: Mapping[str, Any] | None = None
+
+    def _validated(self) -> Mapping[str, Any]:
+        if self._values is None:
+            self._values = self._service.validate(self._answers, self._day).values
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._validated()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._validated().get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._validated())
+
+    def __len__(self) -> int:
+        return len(self._validated())
+
+
 def fire(
     conn: Connection,
     book: ServiceBook,
@@ -429,6 +513,23 @@ def fire(
 ) -> Outcome:
     """Take one workflow action on one case, checked against role, office, guard and requirements."""
     app = get_application(conn, app_id)
+    return _fire(conn, book, app, actor, action, comment, expected_version, today, fields, new_answers)
+
+
+def _fire(
+    conn: Connection,
+    book: ServiceBook,
+    app: Mapping[str, Any] | None,
+    actor: Actor,
+    action: str,
+    comment: str | None,
+    expected_version: int | None,
+    today: dt.date,
+    fields: Mapping[str, Any] | None = None,
+    new_answers: Mapping[str, Any] | None = None,
+    values: CaseValues | None = None,
+) -> Outcome:
+    """`fire` on a case row read in this transaction; `values`, when given, are that row's CaseValues."""
     if not visible_to(actor, app):
         return Outcome(False, "not_found")
     assert app is not None
@@ -441,9 +542,10 @@ def fire(
         return Outcome(False, "conflict", application=app)
     if workflow.states[app["state"]].final:
         return Outcome(False, "final", application=app)
-    answers = dict(new_answers if new_answers is not None else app["answers"])
-    guard_answers = service.validate(answers, filed_on(app)).values
-    step = workflow.fire(app["state"], action, actor.roles, guard_answers, comment=comment, back=app["back_state"])
+    answers = new_answers if new_answers is not None else app["answers"]
+    if values is None or new_answers is not None:
+        values = CaseValues(service, answers, filed_on(app))
+    step = workflow.fire(app["state"], action, actor.roles, values, comment=comment, back=app["back_state"])
     if not step.ok:
         return Outcome(False, step.reason or "not_allowed", application=app)
     transition = step.transition
@@ -451,29 +553,27 @@ def fire(
     filled, errors = _required_fields(service, transition, fields or {}, today)
     if errors:
         return Outcome(False, "fields_required", application=app, errors=tuple(errors))
-    answers.update(filled)
     target = workflow.states[step.state]
-    back_state = None if transition.target == BACK else app["state"]
-    values: dict[str, Any] = {
+    changes: dict[str, Any] = {
+        "match_id": app["id"],
+        "match_version": app["row_version"],
         "state": step.state,
-        "back_state": back_state,
+        "back_state": None if transition.target == BACK else app["state"],
         "row_version": app["row_version"] + 1,
         "updated_at": now(),
-        "answers": answers,
         "state_due_date": _state_due(target.sla_days, today),
         "last_comment": (comment or "").strip() or None,
         "closed": target.final,
     }
-    result = conn.execute(
-        applications.update()
-        .where(applications.c.id == app_id, applications.c.row_version == app["row_version"])
-        .values(**values)
-    )
-    if result.rowcount != 1:
+    if filled or new_answers is not None:  # unchanged answers are not rewritten: the stored JSON is the same
+        changes["answers"] = {**answers, **filled}
+    found = _update_if_unchanged(conn, app, changes)
+    if found is None:
         return Outcome(False, "conflict", application=app)
+    after, last_hash = found
     audit.append(
         conn,
-        application_id=app_id,
+        application_id=app["id"],
         actor=actor.label,
         role=_acting_role(transition, actor),
         office=app["office"],
@@ -481,11 +581,29 @@ def fire(
         from_state=app["state"],
         to_state=step.state,
         comment=(comment or "").strip() or None,
+        last_hash=last_hash,
     )
-    effects.after_step(conn, book, app, get_application(conn, app_id) or {}, transition, actor.label)  # issue 8
-    if actor.kind != "system":
-        run_system_steps(conn, book, app_id, today)
-    return Outcome(True, application=get_application(conn, app_id), details={"transition": transition})
+    effects.after_step(conn, book, app, after, transition, actor.label)  # issue 8
+    if actor.kind == "system":
+        return Outcome(True, application=after, details={"transition": transition})
+    latest = _system_steps(conn, book, service, after, today, None if "answers" in changes else values)
+    return Outcome(True, application=latest, details={"transition": transition})
+
+
+def _update_if_unchanged(
+    conn: Connection, app: Mapping[str, Any], changes: Mapping[str, Any]
+) -> tuple[dict[str, Any], str | None] | None:
+    """Apply `changes` (with `match_id`, `match_version`) if the row is still as read: (new row, the audit
+    chain's last hash), or None when someone changed the case first. Locks the chain for the record after."""
+    audit.lock_chain(conn)  # before the statement that reads the chain's last hash
+    statement = _UPDATE_RETURNING_ANSWERS if "answers" in changes else _UPDATE_RETURNING_HASH
+    returned = conn.execute(statement, changes).mappings().first()
+    if returned is None:
+        return None
+    after = {**app, **{k: v for k, v in changes.items() if not k.startswith("match_")}}
+    if "answers" in changes:
+        after["answers"] = returned["answers"]
+    return after, returned[audit.LAST_HASH.name]
 
 
 # --- automatic steps ---------------------------------------------------------------------------------------
@@ -507,23 +625,39 @@ system_policy: SystemPolicy = first_available
 
 def run_system_steps(conn: Connection, book: ServiceBook, app_id: int, today: dt.date, limit: int = 10) -> None:
     """Take the automatic steps of states whose role is `system`, in the same transaction."""
+    app = get_application(conn, app_id)
+    service = book.pinned(conn, app["definition_version"]) if app is not None else None
+    if app is not None and service is not None:
+        _system_steps(conn, book, service, app, today, None, limit)
+
+
+def _system_steps(
+    conn: Connection,
+    book: ServiceBook,
+    service: Service,
+    app: Mapping[str, Any],
+    today: dt.date,
+    values: CaseValues | None,
+    limit: int = 10,
+) -> Mapping[str, Any]:
+    """`run_system_steps` on the row in hand (this transaction's latest); returns the row after the last step.
+
+    `values` are the row's CaseValues when the caller has them: system steps do not change answers.
+    """
     for _ in range(limit):
-        app = get_application(conn, app_id)
-        if app is None:
-            return
-        service = book.pinned(conn, app["definition_version"])
-        if service is None:
-            return
         state = service.workflow.states[app["state"]]
         if state.final or state.role != "system":
-            return
-        values = case_values(service, app)
+            break
+        if values is None:
+            values = CaseValues(service, app["answers"], filed_on(app))
         choice = system_policy(service, app, service.workflow.available(app["state"], {"system"}, values))
         if choice is None:
-            return  # stays for an officer or a later system event
-        outcome = fire(conn, book, app_id, SYSTEM, choice.action, None, app["row_version"], today)
-        if not outcome.ok:
-            return
+            break  # stays for an officer or a later system event
+        outcome = _fire(conn, book, app, SYSTEM, choice.action, None, app["row_version"], today, values=values)
+        if not outcome.ok or outcome.application is None:
+            break
+        app = outcome.application
+    return app
 
 
 def _acting_role(transition: Transition, actor: Actor) -> str:
@@ -562,13 +696,17 @@ def set_assignee(
     assert app is not None
     if expected_version is not None and expected_version != app["row_version"]:
         return Outcome(False, "conflict", application=app)
-    result = conn.execute(
-        applications.update()
-        .where(applications.c.id == app_id, applications.c.row_version == app["row_version"])
-        .values(assignee_id=assignee_id, row_version=app["row_version"] + 1, updated_at=now())
-    )
-    if result.rowcount != 1:
+    changes = {
+        "match_id": app_id,
+        "match_version": app["row_version"],
+        "assignee_id": assignee_id,
+        "row_version": app["row_version"] + 1,
+        "updated_at": now(),
+    }
+    found = _update_if_unchanged(conn, app, changes)
+    if found is None:
         return Outcome(False, "conflict", application=app)
+    after, last_hash = found
     audit.append(
         conn,
         application_id=app_id,
@@ -579,5 +717,6 @@ def set_assignee(
         from_state=app["state"],
         to_state=app["state"],
         comment=None if assignee_id == officer.id else f"assignee={assignee_id}",
+        last_hash=last_hash,
     )
-    return Outcome(True, application=get_application(conn, app_id))
+    return Outcome(True, application=after)

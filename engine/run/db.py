@@ -7,10 +7,13 @@ same on SQLite and PostgreSQL, and the audit chain hashes exactly the bytes that
 from __future__ import annotations
 
 import datetime as dt
+import operator
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 metadata = sa.MetaData()
 
@@ -71,13 +74,13 @@ applications = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("tracking", sa.String(32), nullable=False, unique=True),
     sa.Column("draft_id", sa.Integer, nullable=False, unique=True),  # one draft makes one application
-    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False, index=True),
+    sa.Column("citizen_id", sa.Integer, sa.ForeignKey("citizens.id"), nullable=False),
     sa.Column("service_id", sa.String(120), nullable=False, index=True),
     sa.Column("definition_version", sa.String(64), sa.ForeignKey("definitions.version"), nullable=False),
     sa.Column("answers", sa.JSON, nullable=False),
     sa.Column("state", sa.String(80), nullable=False),
     sa.Column("back_state", sa.String(80)),  # where '@back' returns: the state the case was sent from
-    sa.Column("office", sa.String(100), nullable=False, index=True),
+    sa.Column("office", sa.String(100), nullable=False),
     sa.Column("assignee_id", sa.Integer, sa.ForeignKey("staff.id")),
     sa.Column("fee_total", sa.Integer, nullable=False, default=0),
     sa.Column("due_date", sa.String(10), nullable=False),
@@ -90,6 +93,8 @@ applications = sa.Table(
     # crowd open ones out of a page, and the queue index serves the query without a scan.
     sa.Column("closed", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Index("ix_applications_queue", "office", "closed", "due_date", "id"),
+    # "My applications", newest first, read in index order (migration 0006).
+    sa.Index("ix_applications_citizen", "citizen_id", "submitted_at"),
 )
 
 uploads = sa.Table(
@@ -124,6 +129,55 @@ audit_log = sa.Table(
 )
 
 
+class PreparedInsert:
+    """An INSERT of every column of a table but its generated key, compiled once per dialect and run with
+    `exec_driver_sql` on a positional (qmark) driver — SQLite's.
+
+    On a row as wide as an application, SQLAlchemy's compiled-statement path, even from its cache, cost
+    more than SQLite's work for the insert (about 64 µs against 24 µs inside one transaction; the
+    driver-SQL path about 35 µs; docs/benchmarks.md, "Database"). The SQL is SQLAlchemy's own
+    compilation of the same insert and each value goes through its column type's bind processor (JSON
+    through the dialect's serializer), so the stored row is the same; the connection's transaction,
+    savepoints, events and error translation (IntegrityError) all still apply. Drivers with named
+    parameters (psycopg) take the ordinary cached path.
+    """
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+        self.statement = table.insert()
+        self.columns = tuple(c.name for c in table.columns if not (c.primary_key and c.autoincrement))
+        self._read = operator.itemgetter(*self.columns)  # the row's values in column order, in one C call
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _Prepared] = weakref.WeakKeyDictionary()
+
+    def __call__(self, conn: Connection, row: Mapping[str, Any]) -> int:
+        """Insert `row` (a value for every column in `columns`); returns the new row's key."""
+        dialect = conn.dialect
+        if dialect.paramstyle != "qmark":
+            return int(conn.execute(self.statement, dict(row)).inserted_primary_key[0])  # type: ignore[index]
+        prepared = self._by_dialect.get(dialect)
+        if prepared is None:
+            prepared = self._by_dialect[dialect] = self._prepare(dialect)
+        sql, processors = prepared
+        params = list(self._read(row))
+        for index, process in processors:
+            params[index] = process(params[index])
+        return int(conn.exec_driver_sql(sql, tuple(params)).lastrowid)
+
+    def _prepare(self, dialect: Dialect) -> _Prepared:
+        compiled = self.statement.compile(dialect=dialect, column_keys=list(self.columns))
+        if list(compiled.positiontup or ()) != list(self.columns):  # every value is a plain parameter, in order
+            raise ValueError(f"cannot prepare the insert into {self.table.name}: {compiled.positiontup}")
+        processors = []
+        for index, name in enumerate(self.columns):
+            process = self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:  # JSON through the dialect's serializer, booleans as SQLite stores them
+                processors.append((index, process))
+        return compiled.string, tuple(processors)
+
+
+_Prepared = tuple[str, tuple[tuple[int, Callable[[Any], Any]], ...]]
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -134,27 +188,25 @@ def make_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-            # WAL lets readers run beside the one writer; foreign keys are off by default in SQLite.
+            # Once per pooled connection, never per transaction. WAL lets readers run beside the one
+            # writer; foreign keys are off by default in SQLite.
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a commit no longer waits for fsync
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            # The driver must not open transactions of its own: SQLAlchemy's begin does (below).
+            connection.isolation_level = None
 
-        @sa.event.listens_for(engine, "begin")
-        def _sqlite_begin(connection: Any) -> None:
-            # Take the write lock at BEGIN so two writers queue instead of failing mid-transaction.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+        # Take the write lock at BEGIN so two writers queue instead of failing mid-transaction. This is
+        # the dialect's begin hook rather than a "begin" event: any connection event listener makes
+        # SQLAlchemy dispatch events around every statement, which cost more than the statement itself.
+        engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
         engine.dialect.supports_native_decimal = False
-        # Let SQLAlchemy not emit its own BEGIN; ours above is IMMEDIATE.
-        _disable_pysqlite_autobegin(engine)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _disable_pysqlite_autobegin(engine: Engine) -> None:
-    @sa.event.listens_for(engine, "connect")
-    def _no_autobegin(connection: Any, _record: Any) -> None:
-        connection.isolation_level = None
+def _begin_immediate(dbapi_connection: Any) -> None:
+    dbapi_connection.execute("BEGIN IMMEDIATE")

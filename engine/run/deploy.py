@@ -51,6 +51,9 @@ def migrate_in_flight(conn: Connection, book: ServiceBook) -> list[Move]:
             if target is None or target == app["state"]:
                 continue
             book.remember(conn, service)
+            # The chain's lock before the case's row, in the order cases.fire takes them: two
+            # transactions never hold one each while waiting for the other (PostgreSQL).
+            audit.lock_chain(conn)
             moved = conn.execute(
                 applications.update()
                 .where(applications.c.id == app["id"], applications.c.row_version == app["row_version"])
