@@ -50,6 +50,12 @@ def register_birth_date(register: str) -> dt.date | None:
     value = normalise_register(register)
     if not REGISTER.fullmatch(value):
         return None
+    return birth_date_of_normal(value)
+
+
+def birth_date_of_normal(value: str) -> dt.date | None:
+    """`register_birth_date` for a value already normalised and matching REGISTER (the validator's
+    parsers have done both; doing them again was most of the check's cost)."""
     year, month, day = int(value[2:4]), int(value[4:6]), int(value[6:8])
     if 1 <= month <= 12:
         year += 1900
