@@ -262,6 +262,8 @@ def register_matched_check(min_age: int | None, max_age: int | None) -> Callable
         today = local_today()
         if born > today:
             return ("register_future", {})
+        if min_age is None and max_age is None:
+            return None
         years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
         if min_age is not None and years < min_age:
             return ("register_too_young", {"min_age": min_age})

@@ -82,7 +82,7 @@ def _parse_error(errors: list[SubmissionError], path: str, error: ParseError, la
     """
     code, params = error
     try:
-        key = (code, *params.items())
+        key = (code, *params.items()) if params else code
         text = cache.get(key)
         if text is None:
             if len(cache) > 64:
@@ -94,7 +94,10 @@ def _parse_error(errors: list[SubmissionError], path: str, error: ParseError, la
 
 
 def _all_mappings(items: list[Any]) -> bool:
-    return all(isinstance(item, Mapping) for item in items)
+    for item in items:
+        if item.__class__ is not dict and not isinstance(item, Mapping):  # the ABC check is slow; dicts first
+            return False
+    return True
 
 
 def _option_allowed(options: tuple[Option, ...], value: Any, parent_value: Any) -> bool:
@@ -135,6 +138,7 @@ class AddressCheck:
         self.khoroos = {parent: frozenset(values) for parent, values in khoroos.items()}
 
     def allowed(self, part: str, so_far: Mapping[str, str]) -> frozenset[str] | None:
+        """Validator._allowed_part, from the sets prepared above."""
         if part == "district":
             return self.districts
         if part == "khoroo":
@@ -147,21 +151,21 @@ class AddressCheck:
 
     def __call__(self, raw: Any, required: bool, errors: list[SubmissionError], path: str) -> dict[str, str] | None:
         parts = self.parts
-        if is_empty(raw):
+        if raw.__class__ is not dict and is_empty(raw) or raw == {}:
             if required:
                 errors.append(SubmissionError(path, "required", self.required_message))
             return None
-        if not isinstance(raw, Mapping):
+        if raw.__class__ is not dict and not isinstance(raw, Mapping):
             errors.append(SubmissionError(path, "address", self.shape_message))
             return None
         value: dict[str, str] = {}
+        get = raw.get
         for part in parts:
-            text = raw.get(part)
-            if not isinstance(text, str) or not text.strip():
-                if required or any(isinstance(raw.get(p), str) and raw.get(p, "").strip() for p in parts):
+            text = get(part)
+            if text.__class__ is not str and not isinstance(text, str) or not (text := text.strip()):
+                if required or any(isinstance(get(p), str) and get(p, "").strip() for p in parts):
                     errors.append(SubmissionError(f"{path}.{part}", "required", self.part_required[part]))
                 continue
-            text = text.strip()
             if len(text) > 200:
                 errors.append(SubmissionError(f"{path}.{part}", "too_long", self.part_too_long[part],
                                               {"max_length": 200}))
@@ -193,7 +197,7 @@ class _Level:
         self.ready: set[str] = set()  # ids whose local holds the scope value the interpreter would see
         self.get = "get" if depth == 0 else f"iget{depth}"
         self.values = "values" if depth == 0 else f"iv{depth}"
-        self.prefix = prefix  # None at the top (paths are the ids), else the local holding 'path[i].'
+        self.prefix = prefix  # None at the top (paths are the ids), else the code of 'path[i].' (errors only)
         self.top = top or self
 
     def path(self, fid: str) -> str:
@@ -227,6 +231,10 @@ class _Generator:
     def fresh(self, stem: str) -> str:
         self.counter += 1
         return f"{stem}{self.counter}"
+
+    def const(self, value: Any, stem: str) -> str:
+        """A bound as a literal when it is a plain int (the common case), else a bound name."""
+        return repr(value) if type(value) is int else self.bind(value, stem)
 
     def bind(self, obj: Any, stem: str) -> str:
         name = self.fresh(stem.upper() + "_")
@@ -334,16 +342,19 @@ class _Generator:
         if f.show_if is not None:
             self.emit(f"if {self.truth_code(f.show_if, level)}:")
             self.pad += 1
-        if f.type == "repeat":
-            self.repeat(level, f)
-        elif f.type == "address":
-            check = self.bind(AddressCheck(f, self.address_options), "address")
-            self.emit(f"{var} = {check}({level.get}({_lit(f.id)}), {self.required_code(level, f)}, errors, "
-                      f"{level.path(f.id)})")
+        if f.id not in level.ready and f.depends_on is None and f.type not in ("repeat", "address"):
+            self.parse_and_decide(level, f)  # it stores the value itself
         else:
-            self.scalar_decide(level, f)
-        self.emit(f"if {var} is not None:")
-        self.emit(f"    {level.values}[{_lit(f.id)}] = {var}")
+            if f.type == "repeat":
+                self.repeat(level, f)
+            elif f.type == "address":
+                check = self.bind(AddressCheck(f, self.address_options), "address")
+                self.emit(f"{var} = {check}({level.get}({_lit(f.id)}), {self.required_code(level, f)}, errors, "
+                          f"{level.path(f.id)})")
+            else:
+                self.scalar_decide(level, f)
+            self.emit(f"if {var} is not None:")
+            self.emit(f"    {level.values}[{_lit(f.id)}] = {var}")
         if f.show_if is not None:
             self.pad -= 1
             self.emit("else:")
@@ -397,10 +408,12 @@ class _Generator:
     def repeat(self, level: _Level, f: Field) -> None:
         var, path = level.var[f.id], level.path(f.id)
         depth = level.depth + 1
-        items, index, item, prefix = f"items{depth}", f"index{depth}", f"item{depth}", f"ip{depth}"
+        items, index, item = f"items{depth}", f"index{depth}", f"item{depth}"
+        prefix = f"{path} + '[' + str({index}) + '].'"  # built only when an item has an error
         required = self.required_code(level, f)
         self.emit(f"raw = {level.get}({_lit(f.id)})")
-        self.emit(f"{items} = raw if isinstance(raw, list) else ([] if _is_empty(raw) else None)")
+        self.emit(f"{items} = raw if raw.__class__ is list or isinstance(raw, list) else "
+                  "([] if _is_empty(raw) else None)")
         self.emit(f"if {items} is None or not _all_mappings({items}):")
         shape = self.bind(message("type_group", f.label, {}), "shape_msg")
         self.emit(f"    errors.append(SubmissionError({path}, 'type_group', {shape}))")
@@ -411,7 +424,7 @@ class _Generator:
             minimum = _lit(f.min_items)
             few = self.bind(message("too_few_items", f.label, {"min_items": f.min_items}), "few_msg")
         else:
-            minimum = f"(1 if {required} else 0)"
+            minimum = {"True": "1", "False": "0"}.get(required, f"(1 if {required} else 0)")
             few = self.bind(message("too_few_items", f.label, {"min_items": 1}), "few_msg")
         self.emit(f"minimum = {minimum}")
         self.emit(f"if len({items}) < minimum:")
@@ -426,7 +439,6 @@ class _Generator:
         self.emit(f"{clean} = []")
         self.emit(f"for {index}, {item} in enumerate({items}):")
         self.pad += 1
-        self.emit(f"{prefix} = {path} + '[' + str({index}) + '].'")
         self.emit(f"iget{depth} = {item}.get")
         self.emit(f"iv{depth} = {{}}")
         inner = _Level(self, f.fields, depth, prefix, level.top)
@@ -442,41 +454,110 @@ class _Generator:
         self.pad -= 1
 
     # parsing: the common answer inline, everything else through the field's own parser
-    def parse(self, level: _Level, f: Field) -> None:
-        var, err = level.var[f.id], level.err[f.id]
-        parser = self.bind(f.parse, "parse")
-        slow = f"{var}, {err} = {parser}(r, today)"
-        self.emit(f"r = {level.get}({_lit(f.id)})")
+    def fast_parts(self, level: _Level, f: Field) -> tuple[list[str], str | None, str | None]:
+        """(setup lines, the condition under which the answer is taken as it is, what takes it):
+        the condition holds only for answers the parser would return unchanged and without error."""
+        var = level.var[f.id]
         spec = parser_spec(f.parse)
-        fast = self.fast_condition(spec, f) if spec is not None else None
-        if spec is not None and spec.kind in ("text", "textarea"):
-            self.text_parse(spec, var, err, slow)
-        elif spec is not None and spec.kind == "date":
-            self.date_parse(spec, var, err, slow)
-        elif fast is not None:
-            self.emit(f"if {fast}:")
-            self.emit(f"    {var} = r; {err} = None")
-            self.emit("else:")
-            self.emit(f"    {slow}")
-        else:
+        if spec is None:
+            return [], None, None
+        kind, params = spec.kind, spec.params
+        if kind in ("text", "textarea"):
+            bad = []
+            if params.get("min_length") is not None:
+                bad.append(f"len({var}) < {self.const(params['min_length'], 'min_length')}")
+            if params.get("max_length") is not None:
+                bad.append(f"len({var}) > {self.const(params['max_length'], 'max_length')}")
+            if params.get("pattern"):
+                bad.append(f"{self.bind(re.compile(params['pattern']).fullmatch, 'pattern')}({var}) is None")
+            condition = f"r.__class__ is str and ({var} := r.strip())"  # a blank answer takes the parser's way
+            return [], condition + (f" and not ({' or '.join(bad)})" if bad else ""), None
+        if kind == "date":
+            checks = ""
+            low = self.date_bound_index(params.get("min"))
+            high = self.date_bound_index(params.get("max"))
+            if low is not None:
+                checks += f" and not ({var} < bounds[{low}])"
+            if high is not None:
+                checks += f" and not ({var} > bounds[{high}])"
+            setup = [
+                f"{var} = None",
+                "if r.__class__ is str and len(r) == 10:",
+                "    try:",
+                f"        {var} = _fromisoformat(r)",
+                "    except ValueError:",
+                "        pass",
+            ]
+            return setup, f"{var} is not None{checks}", None
+        condition = self.fast_condition(spec)
+        return [], condition, (f"{var} = r" if condition is not None else None)
+
+    def parse(self, level: _Level, f: Field) -> None:
+        """Parse into the field's locals (value, error), for a condition that reads it early."""
+        var, err = level.var[f.id], level.err[f.id]
+        self.emit(f"r = {level.get}({_lit(f.id)})")
+        setup, condition, take = self.fast_parts(level, f)
+        slow = f"{var}, {err} = {self.bind(f.parse, 'parse')}(r, today)"
+        for line in setup:
+            self.emit(line)
+        if condition is None:
             self.emit(slow)
+            return
+        self.emit(f"if {condition}:")
+        if take is not None:
+            self.emit(f"    {take}")
+        self.emit(f"    {err} = None")
+        self.emit("else:")
+        self.emit(f"    {slow}")
+
+    def parse_and_decide(self, level: _Level, f: Field) -> None:
+        """Parse and decide in one: the common answer costs one test and two stores."""
+        var, err, path = level.var[f.id], level.err[f.id], level.path(f.id)
+        self.emit(f"r = {level.get}({_lit(f.id)})")
+        setup, condition, take = self.fast_parts(level, f)
+        for line in setup:
+            self.emit(line)
+        if condition is not None:
+            self.emit(f"if {condition}:")
+            if take is not None:
+                self.emit(f"    {take}")
+            self.emit(f"    {level.values}[{_lit(f.id)}] = {var}")
+            self.emit("else:")
+            self.pad += 1
+        self.emit(f"{var}, {err} = {self.bind(f.parse, 'parse')}(r, today)")
+        self.emit(f"if {err} is not None:")
+        self.emit(f"    _parse_error(errors, {path}, {err}, {self.bind(f.label, 'label')}, "
+                  f"{self.bind({}, 'messages')})")
+        self.emit(f"elif {var} is not None:")
+        self.emit(f"    {level.values}[{_lit(f.id)}] = {var}")
+        required = self.required_code(level, f)
+        if required != "False":
+            required_message = self.bind(message(_required_code(f), f.label, {}), "required_msg")
+            self.emit("else:" if required == "True" else f"elif {required}:")
+            self.emit(f"    errors.append(SubmissionError({path}, 'required', {required_message}))")
+        if condition is not None:
+            self.pad -= 1
 
     def number_bounds(self, spec: ParserSpec) -> str:
         out = ""
         if spec.params.get("min") is not None:
-            out += f" and not (r < {self.bind(spec.params['min'], 'min')})"
+            out += f" and not (r < {self.const(spec.params['min'], 'min')})"
         if spec.params.get("max") is not None:
-            out += f" and not (r > {self.bind(spec.params['max'], 'max')})"
+            out += f" and not (r > {self.const(spec.params['max'], 'max')})"
         return out
 
-    def fast_condition(self, spec: ParserSpec, f: Field) -> str | None:
+    def fast_condition(self, spec: ParserSpec) -> str | None:
         kind, params = spec.kind, spec.params
         if kind in ("integer", "money"):
             return "r.__class__ is int" + self.number_bounds(spec)
         if kind == "decimal":
+            condition = "r.__class__ is float and r - r == 0.0" + self.number_bounds(spec)  # finite, in bounds
             if params.get("places") is not None:
-                return None
-            return "r.__class__ is float and r - r == 0.0" + self.number_bounds(spec)  # finite
+                # A float's repr is the shortest text that reads back as it, the text the parser's
+                # Decimal(str(r)) sees: without an exponent, its digits after the point are the places.
+                places = self.const(params["places"], "places")
+                condition += f" and 'e' not in (t := repr(r)) and len(t) - t.index('.') - 1 <= {places}"
+            return condition
         if kind == "boolean":
             return "r is True" if params.get("must_be_true") else "(r is True or r is False)"
         if kind == "choice":
@@ -492,43 +573,6 @@ class _Generator:
             condition = f"r.__class__ is str and {self.bind(regex.fullmatch, 'canonical')}(r) is not None"
             return condition + (f" and len(r) <= {_lit(longest)}" if longest is not None else "")
         return None
-
-    def text_parse(self, spec: ParserSpec, var: str, err: str, slow: str) -> None:
-        bad = []
-        if spec.params.get("min_length") is not None:
-            bad.append(f"len({var}) < {self.bind(spec.params['min_length'], 'min_length')}")
-        if spec.params.get("max_length") is not None:
-            bad.append(f"len({var}) > {self.bind(spec.params['max_length'], 'max_length')}")
-        if spec.params.get("pattern"):
-            bad.append(f"{self.bind(re.compile(spec.params['pattern']).fullmatch, 'pattern')}({var}) is None")
-        self.emit("if r.__class__ is str:")
-        self.emit(f"    {var} = r.strip(); {err} = None")
-        self.emit(f"    if not {var}:")
-        self.emit(f"        {var} = None")
-        if bad:
-            self.emit(f"    elif {' or '.join(bad)}:")
-            self.emit(f"        {slow}")
-        self.emit("else:")
-        self.emit(f"    {slow}")
-
-    def date_parse(self, spec: ParserSpec, var: str, err: str, slow: str) -> None:
-        checks = ""
-        low = self.date_bound_index(spec.params.get("min"))
-        high = self.date_bound_index(spec.params.get("max"))
-        if low is not None:
-            checks += f" and not ({var} < bounds[{low}])"
-        if high is not None:
-            checks += f" and not ({var} > bounds[{high}])"
-        self.emit(f"{var} = None")
-        self.emit("if r.__class__ is str and len(r) == 10:")
-        self.emit("    try:")
-        self.emit(f"        {var} = _fromisoformat(r)")
-        self.emit("    except ValueError:")
-        self.emit("        pass")
-        self.emit(f"if {var} is not None{checks}:")
-        self.emit(f"    {err} = None")
-        self.emit("else:")
-        self.emit(f"    {slow}")
 
     # conditions: comparisons, and/or/not written out; anything else calls the compiled closure
     def truth_code(self, expr: Compiled, level: _Level) -> str:
