@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from engine.catalog import Catalog, load_catalog
 from engine.compile import mongolia
-from engine.compile.fields import CANONICAL, canonical_pattern, local_today, parser_spec, scalar_parser
+from engine.compile.fields import CANONICAL, date_bound, canonical_pattern, local_today, parser_spec, scalar_parser
 from engine.compile.model import Field, Validation
 from engine.compile.service import Service
 from tests.conftest import CheckYaml, service_yaml
@@ -55,8 +55,38 @@ NEAR_MISSES = st.sampled_from([
 DAYS = st.sampled_from([TODAY, dt.date(2024, 2, 29), dt.date(2026, 12, 31), dt.date(2030, 1, 1)])
 
 
-def _wrong(f: Field) -> st.SearchStrategy[Any]:
+def _edges(f: Field, today: dt.date) -> list[Any]:
+    """Answers on and either side of the field's bounds, where a fast path that is off by one would show."""
+    out: list[Any] = []
+    kind = f.type
+    for n in (f.min_length, f.max_length) if kind in ("text", "textarea") else ():
+        if isinstance(n, int):
+            out += ["a" * max(n - 1, 0), "a" * n, "a" * (n + 1), " " + "a" * n + " ", "a " * (n // 2 + 1)]
+    for b in (f.min, f.max):
+        if kind in ("integer", "money", "decimal") and isinstance(b, (int, float)) and not isinstance(b, bool):
+            out += [b - 1, b, b + 1, b - 0.001, b + 0.001, float(b), str(b), int(b), -b]
+        elif kind in ("date", "datetime") and isinstance(b, str):
+            bound = date_bound(b)
+            if bound is not None:
+                day = bound(today)
+                out += [(day + dt.timedelta(days=k)).isoformat() for k in (-1, 0, 1)]
+                out += [(day + dt.timedelta(days=k)).isoformat() + "T00:00:00" for k in (-1, 0, 1)]
+    if kind == "decimal":
+        places = f.places if f.places is not None else 2
+        out += [1.5, 1.25, 1.125, 0.1 + 0.2, 1e-7, 1e20, 12.0, round(1.0 + 10 ** -places, places),
+                1.0 + 10 ** -(places + 1)]
     options = [o.value for o in f.options]
+    for n in (f.min_items, f.max_items):
+        if isinstance(n, int):
+            out += [options[:n - 1], options[:n], options[:n + 1], [{}] * max(n - 1, 0), [{}] * n, [{}] * (n + 1)]
+    return out
+
+
+def _wrong(f: Field, today: dt.date, draw_edge: bool) -> st.SearchStrategy[Any]:
+    options = [o.value for o in f.options]
+    edges = _edges(f, today)
+    if edges and draw_edge:
+        return st.sampled_from(edges)
     return st.one_of(
         JUNK, NEAR_MISSES, st.just(INVALID.get(f.type, "??")),
         st.sampled_from(options) if options else st.nothing(),
@@ -65,32 +95,32 @@ def _wrong(f: Field) -> st.SearchStrategy[Any]:
     )
 
 
-def _spoil(draw: st.DrawFn, fields: tuple[Field, ...], answers: dict[str, Any]) -> dict[str, Any]:
+def _spoil(draw: st.DrawFn, fields: tuple[Field, ...], answers: dict[str, Any], today: dt.date) -> dict[str, Any]:
     out = dict(answers)
     for f in fields:
         how = draw(st.integers(0, 9))
-        if how <= 5:
+        if how <= 4:
             if f.type == "repeat" and isinstance(out.get(f.id), list):
-                out[f.id] = [_spoil(draw, f.fields, item) if isinstance(item, dict) else item for item in out[f.id]]
+                out[f.id] = [_spoil(draw, f.fields, item, today) if isinstance(item, dict) else item for item in out[f.id]]
             continue
         if how == 6:
             out.pop(f.id, None)
-        elif how == 7:
+        elif how == 5:
             out[f.id] = draw(st.sampled_from([None, "", " ", [], {}]))
         else:
-            out[f.id] = draw(_wrong(f))
+            out[f.id] = draw(_wrong(f, today, draw_edge=how <= 7))
     if draw(st.booleans()):
         out[draw(st.text(max_size=8))] = draw(JUNK)  # an answer to no question
     return out
 
 
 @st.composite
-def submissions(draw: st.DrawFn, service: Service) -> Any:
+def submissions(draw: st.DrawFn, service: Service, today: dt.date) -> Any:
     mode = draw(st.sampled_from(["valid", "spoiled", "spoiled", "junk"]))
     if mode == "junk":
         return draw(st.one_of(JUNK, st.dictionaries(st.sampled_from([f.id for f in service.fields]), JUNK)))
-    answers = draw(answers_for(service, TODAY))
-    return answers if mode == "valid" else _spoil(draw, service.fields, answers)
+    answers = draw(answers_for(service, today))
+    return answers if mode == "valid" else _spoil(draw, service.fields, answers, today)
 
 
 def typed(value: Any) -> Any:
@@ -122,8 +152,8 @@ def check_agrees(service: Service, answers: Any, today: dt.date | None) -> None:
 @given(data=st.data())
 def test_generated_validator_equals_the_interpreter(catalog: Catalog, service_id: str, data: st.DataObject) -> None:
     service = catalog.services[service_id]
-    answers = data.draw(submissions(service), label="answers")
-    check_agrees(service, answers, data.draw(DAYS, label="today"))
+    today = data.draw(DAYS, label="today")
+    check_agrees(service, data.draw(submissions(service, today), label="answers"), today)
 
 
 def test_every_catalog_service_is_generated(catalog: Catalog) -> None:
