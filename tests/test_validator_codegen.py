@@ -21,12 +21,11 @@ from hypothesis import strategies as st
 
 from engine.catalog import Catalog, load_catalog
 from engine.compile import mongolia
-from engine.compile.fields import CANONICAL, date_bound, canonical_pattern, local_today, parser_spec, scalar_parser
+from engine.compile.fields import CANONICAL, canonical_pattern, date_bound, local_today, parser_spec, scalar_parser
 from engine.compile.model import Field, Validation
 from engine.compile.service import Service
 from tests.conftest import CheckYaml, service_yaml
 from tests.strategies import INVALID, TODAY, answers_for
-
 
 CATALOG = load_catalog(["service_defs"])
 SERVICE_IDS = sorted(CATALOG.services)
@@ -101,7 +100,8 @@ def _spoil(draw: st.DrawFn, fields: tuple[Field, ...], answers: dict[str, Any], 
         how = draw(st.integers(0, 9))
         if how <= 4:
             if f.type == "repeat" and isinstance(out.get(f.id), list):
-                out[f.id] = [_spoil(draw, f.fields, item, today) if isinstance(item, dict) else item for item in out[f.id]]
+                out[f.id] = [_spoil(draw, f.fields, item, today) if isinstance(item, dict) else item
+                             for item in out[f.id]]
             continue
         if how == 6:
             out.pop(f.id, None)

@@ -53,7 +53,7 @@ class Validator:
         run = self._generated
         if run is None:
             run = self._generated = self._generate()
-            self.validate = run  # type: ignore[method-assign]  # later calls skip this method's frame
+            self.validate = run  # type: ignore[method-assign, assignment]  # later calls skip this method's frame
         return run(answers, today)
 
     def _generate(self) -> Callable[[Mapping[str, Any], dt.date | None], Validation]:

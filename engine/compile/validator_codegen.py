@@ -94,10 +94,7 @@ def _parse_error(errors: list[SubmissionError], path: str, error: ParseError, la
 
 
 def _all_mappings(items: list[Any]) -> bool:
-    for item in items:
-        if item.__class__ is not dict and not isinstance(item, Mapping):  # the ABC check is slow; dicts first
-            return False
-    return True
+    return all(item.__class__ is dict or isinstance(item, Mapping) for item in items)  # the ABC check is slow
 
 
 def _option_allowed(options: tuple[Option, ...], value: Any, parent_value: Any) -> bool:
@@ -151,7 +148,7 @@ class AddressCheck:
 
     def __call__(self, raw: Any, required: bool, errors: list[SubmissionError], path: str) -> dict[str, str] | None:
         parts = self.parts
-        if raw.__class__ is not dict and is_empty(raw) or raw == {}:
+        if (raw.__class__ is not dict and is_empty(raw)) or raw == {}:
             if required:
                 errors.append(SubmissionError(path, "required", self.required_message))
             return None
@@ -162,7 +159,7 @@ class AddressCheck:
         get = raw.get
         for part in parts:
             text = get(part)
-            if text.__class__ is not str and not isinstance(text, str) or not (text := text.strip()):
+            if (text.__class__ is not str and not isinstance(text, str)) or not (text := text.strip()):
                 if required or any(isinstance(get(p), str) and get(p, "").strip() for p in parts):
                     errors.append(SubmissionError(f"{path}.{part}", "required", self.part_required[part]))
                 continue
@@ -489,8 +486,8 @@ class _Generator:
                 "        pass",
             ]
             return setup, f"{var} is not None{checks}", None
-        condition = self.fast_condition(spec)
-        return [], condition, (f"{var} = r" if condition is not None else None)
+        fast = self.fast_condition(spec)
+        return [], fast, (f"{var} = r" if fast is not None else None)
 
     def parse(self, level: _Level, f: Field) -> None:
         """Parse into the field's locals (value, error), for a condition that reads it early."""
@@ -564,9 +561,9 @@ class _Generator:
             values = frozenset(v for v in params["values"] if v.strip())  # a blank answer is empty, not chosen
             return f"r.__class__ is str and r in {self.bind(values, 'choices')}"
         if kind == "register":
-            regex = self.bind(REGISTER.fullmatch, "register")
+            matches = self.bind(REGISTER.fullmatch, "register")
             check = self.bind(register_matched_check(params.get("min_age"), params.get("max_age")), "register_check")
-            return f"r.__class__ is str and {regex}(r) is not None and {check}(r) is None"
+            return f"r.__class__ is str and {matches}(r) is not None and {check}(r) is None"
         canonical = canonical_pattern(spec)
         if canonical is not None:
             regex, longest = canonical
@@ -605,9 +602,7 @@ class _Generator:
         """The names the closure reads, with the values the interpreter's scope dict would hold."""
         pairs = []
         for name in sorted(expr.names):
-            if item and name in level.by_id:
-                pairs.append(f"{_lit(name)}: {level.var[name]}")
-            elif not item and name in level.by_id:
+            if (item and name in level.by_id) or (not item and name in level.by_id):
                 pairs.append(f"{_lit(name)}: {level.var[name]}")
         return "{" + ", ".join(pairs) + "}"
 
@@ -734,5 +729,5 @@ def generate_source(fields: tuple[Field, ...], rules: tuple[Rule, ...],
 def generate(fields: tuple[Field, ...], rules: tuple[Rule, ...],
              address_options: Mapping[str, tuple[Option, ...]]) -> tuple[ValidateFn, str]:
     source, namespace = generate_source(fields, rules, address_options)
-    exec(compile(source, "<generated validator>", "exec"), namespace)  # noqa: S102 - our own source, see above
+    exec(compile(source, "<generated validator>", "exec"), namespace)
     return namespace["validate"], source
