@@ -7,8 +7,12 @@ two doors accept exactly the same answers. Regexes and bounds are prepared here,
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
-from collections.abc import Callable
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -115,6 +119,9 @@ def number_parser(kind: str, minimum: Any, maximum: Any, places: int | None) -> 
             if not number.is_finite():
                 return None, (code, {})
         elif isinstance(raw, (int, float)):
+            if isinstance(raw, float) and not math.isfinite(raw):
+                # JSON's Infinity/NaN: the same answer as the text "Infinity" gets (it crashed before).
+                return None, (code, {})
             number = Decimal(str(raw))
         else:
             return None, (code, {})
@@ -214,16 +221,49 @@ def multichoice_parser(values: frozenset[str], min_items: int | None, max_items:
     return parse
 
 
+_today_cache: tuple[float, dt.date] = (0.0, dt.date.min)  # (valid until, the day)
+
+
+def local_today() -> dt.date:
+    """`dt.date.today()`, remembered until the next local midnight (at most a second): a register
+    check asked for it on every answer, and it cost as much as the rest of the check."""
+    global _today_cache
+    now = time.time()
+    until, day = _today_cache
+    if now < until:
+        return day
+    day = dt.date.fromtimestamp(now)  # what dt.date.today() does
+    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).timestamp()
+    _today_cache = (min(midnight, now + 1.0), day)
+    return day
+
+
 def register_check(min_age: int | None, max_age: int | None) -> Callable[[str], ParseError | None]:
+    matched = register_matched_check(min_age, max_age)
+
     def check(value: str) -> ParseError | None:
         if not mongolia.REGISTER.fullmatch(value):
             return ("register_format", {})
-        born = mongolia.register_birth_date(value)
+        return matched(value)
+
+    return check
+
+
+def register_matched_check(min_age: int | None, max_age: int | None) -> Callable[[str], ParseError | None]:
+    """The check of a register number already normalised and matching REGISTER: its birth date and age.
+
+    Ages are counted from the real date, not the validation's `today` (as they always were).
+    """
+
+    def check(value: str) -> ParseError | None:
+        born = mongolia.birth_date_of_normal(value)
         if born is None:
             return ("register_date", {})
-        today = dt.date.today()
+        today = local_today()
         if born > today:
             return ("register_future", {})
+        if min_age is None and max_age is None:
+            return None
         years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
         if min_age is not None and years < min_age:
             return ("register_too_young", {"min_age": min_age})
@@ -271,8 +311,54 @@ _SIMPLE: dict[str, tuple[re.Pattern[str], Callable[[str], str]]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class ParserSpec:
+    """What a scalar parser was built from (the bounds in force after the checker dropped broken
+    ones), so the generated validator can inline the common case and call the parser otherwise."""
+
+    kind: str
+    params: Mapping[str, Any]
+
+
+_SPECS: weakref.WeakKeyDictionary[Parser, ParserSpec] = weakref.WeakKeyDictionary()
+
+
+def parser_spec(parse: Parser) -> ParserSpec | None:
+    return _SPECS.get(parse)
+
+
+# Identifier types whose answers, when they fully match this pattern (and are no longer than the
+# bound), are already normal and valid: the normaliser leaves them as they are and the check
+# accepts them. The generated validator takes such an answer as it is; tests/test_validator_codegen.py
+# checks the claim against the parsers. Registers are absent: their check also reads the date.
+CANONICAL: dict[str, tuple[re.Pattern[str], int | None]] = {
+    "email": (mongolia.EMAIL, 254),
+    "company_register": (mongolia.COMPANY_REGISTER, None),
+    "person_or_company": (mongolia.COMPANY_REGISTER, None),
+    "plate_number": (re.compile(r"[0-9]{4} [А-ЯЁӨҮ]{3}"), None),
+    "property_number": (mongolia.PROPERTY_NUMBER, None),
+    "parcel_id": (mongolia.PARCEL_ID, None),
+    "vin": (mongolia.VIN, None),
+    "passport_number": (mongolia.PASSPORT, None),
+    "postal_code": (mongolia.POSTAL, None),
+    "url": (mongolia.URL, 2000),
+}
+
+
+def canonical_pattern(spec: ParserSpec) -> tuple[re.Pattern[str], int | None] | None:
+    if spec.kind == "phone":
+        return (mongolia.MOBILE if spec.params.get("mobile") else mongolia.PHONE), None
+    return CANONICAL.get(spec.kind)
+
+
 def scalar_parser(kind: str, params: dict[str, Any]) -> Parser:
     """The parser for every field type except repeat and address, which the validator composes."""
+    parser = _scalar_parser(kind, params)
+    _SPECS[parser] = ParserSpec(kind, dict(params))
+    return parser
+
+
+def _scalar_parser(kind: str, params: dict[str, Any]) -> Parser:
     if kind in ("text", "textarea"):
         return text_parser(params.get("min_length"), params.get("max_length"), params.get("pattern"))
     if kind in ("integer", "decimal", "money"):

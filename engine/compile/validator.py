@@ -9,7 +9,7 @@ and cross-field rules run last on the visible values only.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.compile.fields import is_empty
@@ -41,11 +41,32 @@ class Validator:
         self.rules = rules
         self.address_options = address_options
         self._labels = {f.id: f.label for f in fields}
+        self._generated: Callable[[Mapping[str, Any], dt.date | None], Validation] | None = None
+        self.generated_source: str | None = None
 
     def __call__(self, answers: Mapping[str, Any], today: dt.date | None = None) -> Validation:
         return self.validate(answers, today)
 
     def validate(self, answers: Mapping[str, Any], today: dt.date | None = None) -> Validation:
+        """The generated straight-line validator (written on first use: most services of a cold
+        start are never validated); `interpret` is the reference it must agree with."""
+        run = self._generated
+        if run is None:
+            run = self._generated = self._generate()
+            self.validate = run  # type: ignore[method-assign, assignment]  # later calls skip this method's frame
+        return run(answers, today)
+
+    def _generate(self) -> Callable[[Mapping[str, Any], dt.date | None], Validation]:
+        from engine.compile.validator_codegen import Unsupported, generate  # it builds on this module
+
+        try:
+            run, self.generated_source = generate(self.fields, self.rules, self.address_options)
+        except Unsupported:
+            return self.interpret
+        return run
+
+    def interpret(self, answers: Mapping[str, Any], today: dt.date | None = None) -> Validation:
+        """The reference implementation: the compiled fields walked in two passes."""
         today = today or dt.date.today()
         if not isinstance(answers, Mapping):
             answers = {}
