@@ -229,7 +229,7 @@ class FieldStage(Stage):
             id=raw["id"],
             type=kind,
             label=I18n.of(raw["label"]),
-            span=src.span(),
+            span=src.deferred_span(),
             hint=I18n.of(raw["hint"]) if "hint" in raw else None,
             required=raw.get("required", True) if "required_if" not in raw else False,
             required_if=required_if,
@@ -364,5 +364,5 @@ class FieldStage(Stage):
                         did_you_mean(part, parts) or None,
                     )
             if check is not None:
-                out.append(Rule(raw["id"], check, target, I18n.of(raw["message"]), rsrc.span()))
+                out.append(Rule(raw["id"], check, target, I18n.of(raw["message"]), rsrc.deferred_span()))
         return tuple(out)

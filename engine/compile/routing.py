@@ -108,7 +108,7 @@ class RoutingStage(Stage):
                 )
             if "when" in raw_rule and when is None:
                 continue
-            rules.append((when, template, rsrc.span()))
+            rules.append((when, template, rsrc.deferred_span()))
         fallback = raw.get("fallback")
         if fallback is not None and fallback not in self.reg.offices:
             self.report(

@@ -15,7 +15,7 @@ from engine.compile.expressions import Compiled, Environment, ExprError, Type, c
 from engine.compile.model import Field
 from engine.compile.registries import Located, Registries
 from engine.load.yaml_source import Document, PathKey
-from engine.problems import Problem, Span, problem
+from engine.problems import DeferredSpan, Problem, Span, problem
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,10 @@ class Src:
 
     def span(self, key: bool = False) -> Span:
         return self.doc.span(self.path, key=key)
+
+    def deferred_span(self) -> Span:
+        """The span for a compiled model object, found only if someone reads it (problems use `span`)."""
+        return DeferredSpan(self.doc, self.path)
 
 
 class Stage:
