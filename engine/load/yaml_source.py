@@ -128,8 +128,9 @@ def _compose_again(text: str, name: str) -> yaml.Node | None:
     """The node tree of text that loaded before, exactly as the loader left it."""
     try:
         node = yaml.compose(text[1:] if text.startswith("\ufeff") else text, Loader=_Loader)
-        if node is not None and "<<" in text:
-            _Builder(Document(name, text, None)).value(node, False)  # it flattens merge keys in place, in its order
+        if node is not None and ("<<" in text or "merge" in text):
+            # The loader flattens merge keys in place: let it again, in its own order.
+            _Builder(Document(name, text, None), text).value(node, False)
     except (yaml.YAMLError, ValueError, RecursionError):
         return None
     return node
@@ -182,7 +183,7 @@ def load_text(text: str, name: str = "<text>") -> Document:
         return doc
     # The node tree is not kept (see `Document`): it is freed here, as PyYAML's own loader frees it.
     try:
-        doc.data = _Builder(doc).value(node, False)
+        doc.data = _Builder(doc, text).value(node, False)
     except RecursionError:
         doc.problems.append(problem("YAML001", "the YAML is nested too deeply", Span.whole_file(name)))
         doc.data = None
@@ -217,13 +218,17 @@ def _syntax_problem(name: str, text: str, err: yaml.MarkedYAMLError) -> Problem:
 class _Builder:
     """Turns a composed node tree into values, recording reading problems (not positions: see `Document`).
 
-    It runs once per node of every file, so it does as little as it can per node: the common
-    scalar (quoted, or resolved as `str`) returns after two tests.
+    It runs once per node of every file, so it does as little as it can per node. Most scalars are
+    text that needs no warning — quoted (`style` set), or plain and resolved as `str` without an
+    unquoted '?' inside flow brackets — and `mapping` and the list case take those inline, the
+    test written out, rather than calling `value` for each.
     """
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, text: str) -> None:
         self.problems = doc.problems
         self.name = doc.path
+        # A merge key is `<<` or an explicit `!!merge`: without either, no mapping needs the search.
+        self.may_merge = "<<" in text or "merge" in text
 
     def value(self, node: Any, in_flow: bool) -> Any:
         # `node` is any yaml.Node; its class is tested by identity (faster than isinstance).
@@ -241,13 +246,19 @@ class _Builder:
             return self.mapping(node)
         flow = bool(node.flow_style)
         value = self.value
-        return [value(item, flow) for item in node.value]
+        # Plain text is taken without a call: see the class docstring.
+        return [
+            item.value
+            if item.__class__ is _SCALAR and (item.style or (item.tag == _STR_TAG and not (flow and "?" in item.value)))
+            else value(item, flow)
+            for item in node.value
+        ]
 
     def mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
         out: dict[str, Any] = {}
         # Merge keys (`<<: *anchor`) are flattened the way PyYAML does before we read pairs.
         try:
-            if any(key.tag == _MERGE_TAG for key, _ in node.value):
+            if self.may_merge and any(key.tag == _MERGE_TAG for key, _ in node.value):
                 _constructor.flatten_mapping(node)
         except ConstructorError as err:
             self.problems.append(problem("YAML001", f"invalid merge key: {err.problem}", node_span(self.name, node)))
@@ -255,7 +266,13 @@ class _Builder:
         value = self.value
         for key_node, value_node in node.value:
             if key_node.__class__ is _SCALAR and key_node.tag == _STR_TAG and key_node.value not in out:
-                out[key_node.value] = value(value_node, flow)  # the common case, before the rare ones
+                # The common case first: a new text key, and most often a text value.
+                # Plain text is taken without a call: see the class docstring.
+                v = value_node
+                if v.__class__ is _SCALAR and (v.style or (v.tag == _STR_TAG and not (flow and "?" in v.value))):
+                    out[key_node.value] = v.value
+                else:
+                    out[key_node.value] = value(v, flow)
                 continue
             if not _is_text_key(key_node):
                 self.problems.append(
