@@ -232,10 +232,18 @@ def substitute(value: Any, params: Mapping[str, str], missing: set[str]) -> Any:
             return params[name]
 
         return PATTERN_PARAM.sub(replace, value)
+    # Text without a placeholder stays as it is, and is taken without a call: a pattern has
+    # thousands of such items, and every service using it copies them.
     if isinstance(value, list):
-        return [substitute(item, params, missing) for item in value]
+        return [
+            item if item.__class__ is str and "${" not in item else substitute(item, params, missing)
+            for item in value
+        ]
     if isinstance(value, dict):
-        return {key: substitute(item, params, missing) for key, item in value.items()}
+        return {
+            key: item if item.__class__ is str and "${" not in item else substitute(item, params, missing)
+            for key, item in value.items()
+        }
     return value
 
 
