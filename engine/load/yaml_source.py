@@ -36,6 +36,7 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _KEY_TAGS = (_STR_TAG, _INT_TAG, _BOOL_TAG)
 _PLAIN_BOOLS = {"true", "false"}
 _SCALAR, _MAPPING = yaml.ScalarNode, yaml.MappingNode
+_PAIRS = "_tsonkh_pairs"  # the attribute a mapping node keeps its looked-up pairs in (Document._pairs)
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
 _constructor = SafeConstructor()
 
@@ -59,8 +60,6 @@ class Document:
 
     def __post_init__(self) -> None:
         self._composed = self.root is not None or not self.text
-        # Per mapping node (by id; the tree is kept alive by `root`): key → (key node, value node).
-        self._keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Never the node tree: the text composes again faster than its many small objects unpickle.
@@ -94,7 +93,6 @@ class Document:
         if self.root is not None:
             self.root = None
             self._composed = False
-            self._keys = {}
 
     def line(self, number: int) -> str:
         lines = self.text.splitlines()
@@ -107,15 +105,17 @@ class Document:
                 self.root = _compose_again(self.text, self.path)
         return self.root
 
-    def _pairs(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    @staticmethod
+    def _pairs(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         """The pairs the loader kept: text keys only, the first of duplicates (merge keys already flattened)."""
-        found = self._keys.get(id(node))
+        # Kept on the node itself, so it goes with its tree (and two threads at worst build it twice).
+        found: dict[str, tuple[yaml.Node, yaml.Node]] | None = getattr(node, _PAIRS, None)
         if found is None:
             found = {}
             for key_node, value_node in node.value:
                 if _is_text_key(key_node) and key_node.value not in found:
                     found[key_node.value] = (key_node, value_node)
-            self._keys[id(node)] = found
+            setattr(node, _PAIRS, found)
         return found
 
 
