@@ -10,12 +10,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Span:
     """A range in a source file; lines and columns count from 1, like editors do."""
 
@@ -29,10 +29,62 @@ class Span:
     def whole_file(file: str) -> Span:
         return Span(file, 1, 1, 1, 1)
 
+    def astuple(self) -> tuple[str, int, int, int, int]:
+        return (self.file, self.line, self.col, self.end_line, self.end_col)
+
+    # By value, written out so that a `DeferredSpan` equals the plain Span it stands for.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Span):
+            return NotImplemented
+        return self.astuple() == other.astuple()
+
+    def __hash__(self) -> int:
+        return hash(self.astuple())
+
     def __reduce__(self) -> tuple[type[Span], tuple[str, int, int, int, int]]:
-        # Pickled by constructor call: dataclasses' slots __setstate__ is ~5x slower, and the compile
-        # cache (compile/cache.py) stores one Span per YAML node.
-        return (Span, (self.file, self.line, self.col, self.end_line, self.end_col))
+        # Pickled by constructor call (and always as a plain Span): dataclasses' slots __setstate__
+        # is ~5x slower, and the compile cache stores many spans.
+        return (Span, self.astuple())
+
+
+class SpanSource(Protocol):
+    def span(self, path: tuple[str | int, ...], key: bool = False) -> Span: ...
+
+
+_SPAN_FIELDS = frozenset(("file", "line", "col", "end_line", "end_col"))
+
+
+class DeferredSpan(Span):
+    """The span of a value, looked up in its document the first time any part of it is read.
+
+    The compiled model keeps a span for every field, state, transition, rule, fee and document
+    (diff and docs tools may point at them), but nothing reads them on the way to serving a
+    service: finding 20,000 of them at every start was a tenth of it. Until read, the position
+    slots are empty; reading one finds the span and fills them all. It equals, hashes, prints and
+    pickles as the plain Span it stands for.
+    """
+
+    __slots__ = ("_key", "_path", "_source")
+    _source: SpanSource
+    _path: tuple[str | int, ...]
+    _key: bool
+
+    def __init__(self, source: SpanSource, path: tuple[str | int, ...], key: bool = False) -> None:
+        object.__setattr__(self, "_source", source)
+        object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_key", key)
+
+    def __getattr__(self, name: str) -> object:
+        # Called only for a slot still empty: once filled, the slots answer directly.
+        if name not in _SPAN_FIELDS:
+            raise AttributeError(name)
+        found = self._source.span(self._path, self._key)
+        for part in _SPAN_FIELDS:
+            object.__setattr__(self, part, getattr(found, part))
+        return getattr(found, name)
+
+    def __repr__(self) -> str:
+        return repr(Span(*self.astuple()))
 
 
 @dataclass(frozen=True, slots=True)

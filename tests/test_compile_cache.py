@@ -6,8 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.catalog import Catalog, load_catalog
+from engine.compile.cache import CompileCache
 from tests.conftest import REPO
 
 FIXTURE = REPO / "tests" / "fixtures" / "project"
@@ -64,3 +67,28 @@ def test_reload_of_one_service_equals_a_full_load(project: Path) -> None:
     assert any(p.file == str(path.relative_to(project)) for p in (e.span for e in reloaded.problems) if p)
     path.write_text(text, encoding="utf-8")
     _same(catalog, reloaded.reload(path))
+
+
+def test_warm_services_point_at_the_same_places_as_cold_ones(project: Path, tmp_path: Path) -> None:
+    """Warm documents come from the cache without their node trees: spans are found by composing the text again."""
+    cold = load_catalog(["service_defs"])
+    load_catalog(["service_defs"], cache=tmp_path / "cache")
+    warm = load_catalog(["service_defs"], cache=tmp_path / "cache")
+    for sid, service in cold.services.items():
+        other = warm.services[sid]
+        assert [f.span for f in other.fields] == [f.span for f in service.fields]
+        assert [s.span for s in other.workflow.states.values()] == [s.span for s in service.workflow.states.values()]
+        assert [t.span for t in other.workflow.transitions] == [t.span for t in service.workflow.transitions]
+        assert [s.span for s in other.sections] == [s.span for s in service.sections]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=1, max_size=200), st.data())
+def test_a_file_key_misses_on_any_byte_change(raw: bytes, data: st.DataObject) -> None:
+    store = CompileCache(Path("unused"))
+    index = data.draw(st.integers(0, len(raw) - 1))
+    byte = data.draw(st.integers(0, 255).filter(lambda b: b != raw[index]))
+    edited = raw[:index] + bytes([byte]) + raw[index + 1 :]
+    assert store.file_key("a.yaml", edited) != store.file_key("a.yaml", raw)
+    assert store.file_key("b.yaml", raw) != store.file_key("a.yaml", raw), "the display name is part of the key"
+    assert store.file_key("a.yaml", raw + b"\n") != store.file_key("a.yaml", raw)

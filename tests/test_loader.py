@@ -12,7 +12,7 @@ from engine.load.yaml_source import load_text
 def test_values_and_positions_are_kept_apart() -> None:
     doc = load_text("id: x\nsections:\n  - id: main\n    title: {mn: А, en: A}\n", "f.yaml")
     assert doc.data == {"id": "x", "sections": [{"id": "main", "title": {"mn": "А", "en": "A"}}]}
-    span = doc.spans[("sections", 0, "title", "en")]
+    span = doc.span(("sections", 0, "title", "en"))
     assert (span.line, span.col) == (4, 24)
     assert doc.problems == []
 

@@ -62,13 +62,13 @@ def check_workflow_graph(workflow: Workflow, doc: Document, path: PathKey) -> li
                 )
             pairs[key] = 1
     for name, state in states.items():
-        span = doc.span((*path, "states", name), key=True)
+        at = (*path, "states", name)  # looked up only for a problem: most states have none
         if name not in reachable:
             problems.append(
                 problem(
                     "FLOW004",
                     f"state '{name}' cannot be reached from '{workflow.initial}'",
-                    span,
+                    doc.span(at, key=True),
                     "add a transition into it, or remove it",
                 )
             )
@@ -77,10 +77,10 @@ def check_workflow_graph(workflow: Workflow, doc: Document, path: PathKey) -> li
                 problem(
                     "FLOW005",
                     f"state '{name}' is not final and has no way out",
-                    span,
+                    doc.span(at, key=True),
                     "add a transition from it, or mark it final: true",
                 )
             )
         elif not state.final and name not in can_finish and finals:
-            problems.append(problem("FLOW006", f"state '{name}' has no path to a final state", span))
+            problems.append(problem("FLOW006", f"state '{name}' has no path to a final state", doc.span(at, key=True)))
     return problems

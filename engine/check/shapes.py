@@ -140,8 +140,11 @@ class ShapeChecker:
         self.problems.append(problem(code, message, self.doc.span(path, key=key), hint))
 
     def check(self, shape: Shape, value: Any, path: PathKey) -> None:
-        method = getattr(self, "check_" + type(shape).__name__.lower())
-        method(shape, value, path)
+        # By the shape's class, looked up once per class rather than by name at every value.
+        method = _CHECKS.get(type(shape))
+        if method is None:
+            method = _CHECKS[type(shape)] = getattr(ShapeChecker, "check_" + type(shape).__name__.lower())
+        method(self, shape, value, path)
 
     def wrong(self, expected: str, value: Any, path: PathKey, hint: str | None = None) -> None:
         self.report("SHAPE003", f"expected {expected}, found {kind_of(value)}", path, hint)
@@ -150,18 +153,18 @@ class ShapeChecker:
         return
 
     def check_text(self, shape: Text, value: Any, path: PathKey) -> None:
-        if isinstance(value, bool) or is_int(value) or isinstance(value, float):
-            # Most often an unquoted code or a YAML 1.1 boolean: say so precisely.
-            span = self.doc.span(path)
-            source = self.doc.line(span.line)[span.col - 1 : span.end_col - 1] if span.line == span.end_line else ""
-            self.wrong("text", value, path, f'quote it so it stays text: "{source}"' if source else "quote it")
-            return
-        if not isinstance(value, str):
+        if not isinstance(value, str):  # text is by far the most common value: test for it first
+            if isinstance(value, bool) or is_int(value) or isinstance(value, float):
+                # Most often an unquoted code or a YAML 1.1 boolean: say so precisely.
+                span = self.doc.span(path)
+                source = self.doc.line(span.line)[span.col - 1 : span.end_col - 1] if span.line == span.end_line else ""
+                self.wrong("text", value, path, f'quote it so it stays text: "{source}"' if source else "quote it")
+                return
             self.wrong("text", value, path)
             return
         if shape.enum and value not in shape.enum:
             self.report(shape.enum_code, f"'{value}' is not allowed here", path, did_you_mean(value, shape.enum, 12))
-        elif shape.pattern and not re.fullmatch(shape.pattern, value):
+        elif shape.pattern and not _regex(shape.pattern).fullmatch(value):
             self.report("SHAPE005", f"'{value}' is not {shape.pattern_doc or 'allowed here'}", path)
         elif len(value.strip()) < shape.min_length:
             self.report("SHAPE004", "the text is empty", path)
@@ -274,7 +277,7 @@ class ShapeChecker:
             self.wrong("a mapping", value, path)
             return
         for name, item in value.items():
-            if shape.key_pattern and not re.fullmatch(shape.key_pattern, name):
+            if shape.key_pattern and not _regex(shape.key_pattern).fullmatch(name):
                 self.report("SHAPE005", f"'{name}' is not {shape.key_doc or 'a valid id'}", (*path, name), key=True)
             self.check(shape.value, item, (*path, name))
 
@@ -302,19 +305,19 @@ class ShapeChecker:
                         "SHAPE002", f"unknown key '{name}'", (*path, name), did_you_mean(name, known, 0), key=True
                     )
             return
-        allowed = {**shape.common, shape.tag: Key(Text(), True), **shape.variants[tag]}
-        for name in value:
-            if name not in allowed and name in _union(shape.variants):
-                self.report(
-                    "FIELD005",
-                    f"{'an' if tag[0] in 'aeiou' else 'a'} {tag} field does not take '{name}'",
-                    (*path, name),
-                    f"'{name}' belongs to other field types",
-                    key=True,
-                )
+        union, allowed = _tagged_keys(shape, tag)
+        other_types = [name for name in value if name not in allowed and name in union]
+        for name in other_types:
+            self.report(
+                "FIELD005",
+                f"{'an' if tag[0] in 'aeiou' else 'a'} {tag} field does not take '{name}'",
+                (*path, name),
+                f"'{name}' belongs to other field types",
+                key=True,
+            )
         self.check_keys(
-            {k: v for k, v in allowed.items()},
-            {k: v for k, v in value.items() if k in allowed or k not in _union(shape.variants)},
+            allowed,
+            {k: v for k, v in value.items() if k not in other_types} if other_types else value,
             path,
             f" for {'an' if tag[0] in 'aeiou' else 'a'} {tag} field",
         )
@@ -327,11 +330,36 @@ class ShapeChecker:
         self.wrong(shape.expected, value, path)
 
 
+_CHECKS: dict[type[Shape], Callable[[ShapeChecker, Any, Any, PathKey], None]] = {}
+_REGEXES: dict[str, re.Pattern[str]] = {}
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    # re's own cache costs two Python calls per lookup, and every id in a file is matched.
+    found = _REGEXES.get(pattern)
+    if found is None:
+        found = _REGEXES[pattern] = re.compile(pattern)
+    return found
+
+
 def _union(variants: Mapping[str, Mapping[str, Key]]) -> dict[str, Key]:
     out: dict[str, Key] = {}
     for keys in variants.values():
         out.update(keys)
     return out
+
+
+# Per Tagged shape and tag: (every variant's keys, the keys this tag allows). Shapes are built once
+# at import and never change; the shape is kept in the entry so that its id cannot be reused.
+_TAGGED: dict[tuple[int, str], tuple[Tagged, dict[str, Key], dict[str, Key]]] = {}
+
+
+def _tagged_keys(shape: Tagged, tag: str) -> tuple[dict[str, Key], dict[str, Key]]:
+    found = _TAGGED.get((id(shape), tag))
+    if found is None or found[0] is not shape:
+        allowed = {**shape.common, shape.tag: Key(Text(), True), **shape.variants[tag]}
+        found = _TAGGED[(id(shape), tag)] = (shape, _union(shape.variants), allowed)
+    return found[1], found[2]
 
 
 def check_shape(shape: Shape, doc: Document) -> list[Problem]:

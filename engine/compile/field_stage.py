@@ -26,6 +26,22 @@ _FIELD_KINDS = {
     "address": OBJECT,
 }
 
+# What a field's parser reads from its definition.
+_PARAMS = (
+    "min_length",
+    "max_length",
+    "pattern",
+    "min",
+    "max",
+    "places",
+    "must_be_true",
+    "mobile",
+    "min_age",
+    "max_age",
+    "min_items",
+    "max_items",
+)
+
 
 class FieldStage(Stage):
     """Compiles `sections[].fields` and `rules`; `declare_types` fills `types` for the later stages."""
@@ -153,10 +169,13 @@ class FieldStage(Stage):
         seen_choices: set[str],
     ) -> Field | None:
         kind = raw["type"]
-        env = Environment(self.types, item_types)
-        show_if_src = self.group_conditions.get(raw["id"]) if item_types is None else None
-        show_if = self.expression(raw.get("show_if"), show_if_src or src.at("show_if"), env, BOOL)
-        required_if = self.expression(raw.get("required_if"), src.at("required_if"), env, BOOL)
+        show_if = required_if = None
+        show_if_text, required_if_text = raw.get("show_if"), raw.get("required_if")
+        if isinstance(show_if_text, str) or isinstance(required_if_text, str):  # most fields have neither
+            env = Environment(self.types, item_types)
+            show_if_src = self.group_conditions.get(raw["id"]) if item_types is None else None
+            show_if = self.expression(show_if_text, show_if_src or src.at("show_if"), env, BOOL)
+            required_if = self.expression(required_if_text, src.at("required_if"), env, BOOL)
         if raw.get("required") is True and "required_if" in raw:
             self.report(
                 "FIELD012",
@@ -164,23 +183,7 @@ class FieldStage(Stage):
                 src.at("required"),
                 "write `required: false` beside required_if, or drop required_if",
             )
-        params: dict[str, Any] = {
-            k: raw.get(k)
-            for k in (
-                "min_length",
-                "max_length",
-                "pattern",
-                "min",
-                "max",
-                "places",
-                "must_be_true",
-                "mobile",
-                "min_age",
-                "max_age",
-                "min_items",
-                "max_items",
-            )
-        }
+        params: dict[str, Any] = dict(zip(_PARAMS, map(raw.get, _PARAMS), strict=True))  # each, None when absent
         options: tuple[Option, ...] = ()
         sub_fields: tuple[Field, ...] = ()
         item_rules: tuple[Rule, ...] = ()
@@ -229,7 +232,7 @@ class FieldStage(Stage):
             id=raw["id"],
             type=kind,
             label=I18n.of(raw["label"]),
-            span=src.span(),
+            span=src.deferred_span(),
             hint=I18n.of(raw["hint"]) if "hint" in raw else None,
             required=raw.get("required", True) if "required_if" not in raw else False,
             required_if=required_if,
@@ -364,5 +367,5 @@ class FieldStage(Stage):
                         did_you_mean(part, parts) or None,
                     )
             if check is not None:
-                out.append(Rule(raw["id"], check, target, I18n.of(raw["message"]), rsrc.span()))
+                out.append(Rule(raw["id"], check, target, I18n.of(raw["message"]), rsrc.deferred_span()))
         return tuple(out)

@@ -108,7 +108,7 @@ class RoutingStage(Stage):
                 )
             if "when" in raw_rule and when is None:
                 continue
-            rules.append((when, template, rsrc.span()))
+            rules.append((when, template, rsrc.deferred_span()))
         fallback = raw.get("fallback")
         if fallback is not None and fallback not in self.reg.offices:
             self.report(
@@ -158,15 +158,19 @@ class RoutingStage(Stage):
             return
         first_role = workflow.first_officer_role() if workflow is not None else None
         reported_role: set[str] = set()
+        parts = [name.partition(".") for name, _ in dims]
         for combo in itertools.product(*[values for _, values in dims]):
             answers: dict[str, Any] = {}
-            for (name, _), value in zip(dims, combo, strict=True):
-                base, _, part = name.partition(".")
+            for (base, _, part), value in zip(parts, combo, strict=True):
                 if part:
                     answers.setdefault(base, {})[part] = value
                 else:
                     answers[base] = value
             office = router.route(answers)
+            if office is not None and office in self.reg.offices and (
+                first_role is None or first_role in self.reg.offices[office].roles or office in reported_role
+            ):
+                continue  # the usual case: nothing to report, so nothing to describe
             described = ", ".join(f"{name} = {value!r}" for (name, _), value in zip(dims, combo, strict=True))
             if office is None:
                 self.report(

@@ -121,7 +121,7 @@ class ServiceCompiler(FieldStage, WorkflowStage, RoutingStage):
                     I18n.of(section["title"]),
                     I18n.of(section["intro"]) if "intro" in section else None,
                     fields,
-                    src.span(),
+                    src.deferred_span(),
                 )
             )
         for f in (f for s in sections for f in s.fields):
@@ -243,7 +243,7 @@ class ServiceCompiler(FieldStage, WorkflowStage, RoutingStage):
                     max_count=raw.get("max_count", base.max_count if base else 1),
                     registry=registry,
                     type=raw.get("type"),
-                    span=dsrc.span(),
+                    span=dsrc.deferred_span(),
                 )
             )
         return tuple(out)
@@ -268,5 +268,5 @@ class ServiceCompiler(FieldStage, WorkflowStage, RoutingStage):
                 compiled = amount
             when = self.expression(raw.get("when"), fsrc.at("when"), env, BOOL)
             if compiled is not None:
-                out.append(FeeLine(raw["id"], I18n.of(raw["label"]), compiled, when, fsrc.span()))
+                out.append(FeeLine(raw["id"], I18n.of(raw["label"]), compiled, when, fsrc.deferred_span()))
         return tuple(out)

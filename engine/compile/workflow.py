@@ -3,12 +3,15 @@
 The compiled workflow wraps one `transitions.Machine` per service version, with auto transitions
 off, shared by every case: a case is only a state name in a database column. Firing an action
 looks the transition up in the machine's event table — no model is attached per case, so a step
-costs microseconds and no memory per case in flight.
+costs microseconds and no memory per case in flight. The machine is built on first use: every
+start compiles every service, but most services never fire an action in a given process, and
+building the machines was a tenth of a cold start.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +23,7 @@ from engine.compile.model import I18n
 from engine.problems import Span
 
 BACK = "@back"
+_MACHINE_LOCK = threading.Lock()  # so that a workflow never builds two machines, whichever thread asks
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +70,6 @@ class Workflow:
     pattern: str | None
     params: Mapping[str, str]
     migrate: Mapping[str, str]
-    machine: Machine = field(compare=False, repr=False)
     back_targets: Mapping[str, frozenset[str]] = field(compare=False, repr=False)
     _by_state: Mapping[str, tuple[Transition, ...]] = field(compare=False, repr=False)
 
@@ -80,18 +83,6 @@ class Workflow:
         migrate: Mapping[str, str] | None = None,
     ) -> Workflow:
         back_targets = _back_targets(transitions)
-        machine = Machine(
-            model=None,
-            states=list(states),
-            initial=initial,
-            auto_transitions=False,
-            send_event=True,
-            ignore_invalid_triggers=False,
-        )
-        for t in transitions:
-            for source in t.sources:
-                for target in _targets(back_targets, t, source):
-                    machine.add_transition(t.action, source, target)
         by_state: dict[str, list[Transition]] = {name: [] for name in states}
         for t in transitions:
             for source in t.sources:
@@ -103,10 +94,36 @@ class Workflow:
             pattern,
             dict(params or {}),
             dict(migrate or {}),
-            machine,
             back_targets,
             {k: tuple(v) for k, v in by_state.items()},
         )
+
+    @property
+    def machine(self) -> Machine:
+        """The one `transitions` machine of this workflow, shared by all its cases; built on first use."""
+        built: Machine | None = self.__dict__.get("_machine")
+        if built is None:
+            with _MACHINE_LOCK:
+                built = self.__dict__.get("_machine")
+                if built is None:
+                    built = self._build_machine()
+                    object.__setattr__(self, "_machine", built)
+        return built
+
+    def _build_machine(self) -> Machine:
+        machine = Machine(
+            model=None,
+            states=list(self.states),
+            initial=self.initial,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+        )
+        for t in self.transitions:
+            for source in t.sources:
+                for target in self.targets(t, source):
+                    machine.add_transition(t.action, source, target)
+        return machine
 
     def outgoing(self, state: str) -> tuple[Transition, ...]:
         return self._by_state.get(state, ())
@@ -204,6 +221,8 @@ PATTERN_PARAM = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")  # a pattern's `${role}` 
 def substitute(value: Any, params: Mapping[str, str], missing: set[str]) -> Any:
     """Fill `${name}` placeholders of a pattern with a service's parameters, recursively."""
     if isinstance(value, str):
+        if "${" not in value:
+            return value  # most of a pattern's text has no placeholder: no regex, no closure
 
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -213,10 +232,18 @@ def substitute(value: Any, params: Mapping[str, str], missing: set[str]) -> Any:
             return params[name]
 
         return PATTERN_PARAM.sub(replace, value)
+    # Text without a placeholder stays as it is, and is taken without a call: a pattern has
+    # thousands of such items, and every service using it copies them.
     if isinstance(value, list):
-        return [substitute(item, params, missing) for item in value]
+        return [
+            item if item.__class__ is str and "${" not in item else substitute(item, params, missing)
+            for item in value
+        ]
     if isinstance(value, dict):
-        return {key: substitute(item, params, missing) for key, item in value.items()}
+        return {
+            key: item if item.__class__ is str and "${" not in item else substitute(item, params, missing)
+            for key, item in value.items()
+        }
     return value
 
 

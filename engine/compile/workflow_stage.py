@@ -138,7 +138,7 @@ class WorkflowStage(Stage):
                 raw_state.get("sla_days"),
                 final,
                 raw_state.get("outcome"),
-                ssrc.span(),
+                ssrc.deferred_span(),
                 tuple(raw_state.get("effects", ())),
             )
         if body["initial"] not in states:
@@ -198,7 +198,7 @@ class WorkflowStage(Stage):
                         bool(requires.get("comment", False)),
                         tuple(requires.get("fields", [])),
                         tuple(raw_t.get("effects", ())),
-                        tsrc.span(),
+                        tsrc.deferred_span(),
                     )
                 )
         for old, new in migrate.items():
