@@ -281,3 +281,16 @@ def test_a_repeat_rule_is_checked_for_each_item(check_yaml: CheckYaml) -> None:
               - {id: bad, check: "start < finish", field: start, message: {mn: Алдаа, en: Wrong}}
     """))
     assert [p.code for p in broken.errors] == ["EXPR002"]
+
+
+def test_a_number_written_with_a_huge_exponent_is_refused_quickly() -> None:
+    """'1e999999999' in a form post once made int() build a billion-digit integer (a denial of service)."""
+    from engine.compile.fields import number_parser
+
+    today = dt.date(2026, 1, 1)
+    for kind in ("integer", "money", "decimal"):
+        parse = number_parser(kind, None, None, None)
+        for text in ("1e999999999", "-1E4300", "9e99999"):
+            value, error = parse(text, today)
+            assert value is None and error is not None, (kind, text)
+        assert parse("12e2", today) == ((1200 if kind != "decimal" else 1200.0), None)

@@ -20,6 +20,7 @@ from engine.compile import mongolia
 from engine.compile.model import ParseError, Parser
 
 Result = tuple[Any, ParseError | None]
+_MAX_DIGITS = 4300
 _BOUND = re.compile(r"today(?:([+-])(\d+)([dmy]))?")
 
 
@@ -116,7 +117,10 @@ def number_parser(kind: str, minimum: Any, maximum: Any, places: int | None) -> 
                 number = Decimal(text)
             except InvalidOperation:
                 return None, (code, {})
-            if not number.is_finite():
+            # Text is the one door where an exponent can ask for a number of any size ("1e999999999" would
+            # make int() build a billion-digit integer, and float() an infinity): refuse beyond what a JSON
+            # integer can carry (CPython's 4,300-digit limit).
+            if not number.is_finite() or number.adjusted() >= _MAX_DIGITS:
                 return None, (code, {})
         elif isinstance(raw, (int, float)):
             if isinstance(raw, float) and not math.isfinite(raw):

@@ -47,3 +47,16 @@ def test_pages_are_built_once_bounded_and_dropped_with_the_catalog(monkeypatch: 
 def test_no_compiled_pages_when_turned_off() -> None:
     service = CATALOG.services["residence-permit"]
     assert FormPages(enabled=False).get(service, 0, "mn", CATALOG.registries, steps(service)) is None
+
+
+def test_every_key_the_page_chrome_uses_has_both_languages() -> None:
+    """The footer's statistics link once showed its key: its text was only added when the statistics module loaded."""
+    import re
+
+    from engine.run.web.i18n import TEXTS
+
+    chrome = (Path(__file__).resolve().parents[2] / "renderers" / "templates" / "base.html").read_text("utf-8")
+    keys = set(re.findall(r"t\('([a-z_]+)'", chrome))
+    assert "stats_title" in keys
+    missing = sorted(k for k in keys if k not in TEXTS or not TEXTS[k].mn or not TEXTS[k].en)
+    assert missing == []

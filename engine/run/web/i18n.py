@@ -174,6 +174,8 @@ TEXTS: dict[str, I18n] = {
         "The form has expired. Reload the page and try again.",
     ),
     "server_error": I18n("Системийн алдаа гарлаа", "Something went wrong"),
+    # In every page's footer (base.html), so it lives here and not with the statistics pages' texts.
+    "stats_title": I18n("Үйлчилгээний нээлттэй статистик", "Open service statistics"),
 }
 
 

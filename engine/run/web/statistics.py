@@ -22,7 +22,6 @@ from engine.run.web.i18n import TEXTS
 
 TEXTS.update(
     {
-        "stats_title": I18n("Үйлчилгээний нээлттэй статистик", "Open service statistics"),
         "stats_intro": I18n(
             "Өргөдлийн явцын бүртгэлээс (аудитын түүх) тооцсон. 5-аас цөөн тоог «<5» гэж харуулж, "
             "5-аас цөөн өргөдлөөс хувь, хугацааг тооцохгүй.",
