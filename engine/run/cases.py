@@ -412,57 +412,132 @@ class QueueFilter:
     waiting_on_me: bool = True  # only states whose acting role this officer holds
 
 
+QUEUE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class QueueKey:
+    """Where a queue page starts: after the case with this (due_date, id), the queue's order."""
+
+    due_date: str
+    id: int
+
+    def text(self) -> str:
+        return f"{self.due_date}.{self.id}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> QueueKey | None:
+        """The key from a link; None for a missing or malformed one (the first page).
+
+        A forged key can only move the start within the officer's own queue: the office is a WHERE
+        condition of its own, never taken from the key.
+        """
+        due, _, ident = (text or "").partition(".")
+        try:
+            dt.date.fromisoformat(due)
+            number = int(ident)
+        except ValueError:
+            return None
+        return cls(due, number) if len(due) == 10 and 0 <= number < 2**63 else None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[dict[str, Any]]
+    next_key: QueueKey | None  # None on the last page
+
+
 def queue(
-    conn: Connection, book: ServiceBook, officer: Actor, filters: QueueFilter, today: dt.date
-) -> list[dict[str, Any]]:
-    """The officer's office's open cases, oldest due first, with SLA and overdue markers.
+    conn: Connection,
+    book: ServiceBook,
+    officer: Actor,
+    filters: QueueFilter,
+    today: dt.date,
+    after: QueueKey | None = None,
+    size: int | None = None,
+) -> QueuePage:
+    """One page of the officer's office's open cases, oldest due first, with SLA and overdue markers.
 
     Each row has the columns of `_QUEUE_COLUMNS` (not the answers), with the service, the state, the
-    due date shown and the overdue marker.
+    due date shown and the overdue marker. Pages follow each other by keyset on (due_date, id), the
+    order of the index (office, closed, due_date, id). Filters SQL cannot express (the state's role
+    and finality, which live in the pinned definition) are applied here, so rows are fetched in
+    batches until the page is full or the rows run out; the next page starts after the last row
+    examined, so no case is skipped or shown twice.
     """
-    query = sa.select(*_QUEUE_COLUMNS).where(
-        applications.c.office == officer.office, applications.c.closed.is_(False)
-    )
-    if filters.service_id:
-        query = query.where(applications.c.service_id == filters.service_id)
-    if filters.state:
-        query = query.where(applications.c.state == filters.state)
-    if filters.assigned == "me":
-        query = query.where(applications.c.assignee_id == officer.id)
-    elif filters.assigned == "unassigned":
-        query = query.where(applications.c.assignee_id.is_(None))
-    # Up to 500 rows per page, so the loop is kept lean: plain rows fetched at once, each service looked
-    # up once per version, today's date formatted once.
-    rows = conn.execute(query.order_by(applications.c.due_date, applications.c.id).limit(500)).all()
+    size = size or QUEUE_PAGE_SIZE  # read when called, so a test can page by two
     today_text = today.isoformat()
+    base = sa.select(*_QUEUE_COLUMNS).where(applications.c.office == officer.office, applications.c.closed.is_(False))
+    if filters.service_id:
+        base = base.where(applications.c.service_id == filters.service_id)
+    if filters.state:
+        base = base.where(applications.c.state == filters.state)
+    if filters.assigned == "me":
+        base = base.where(applications.c.assignee_id == officer.id)
+    elif filters.assigned == "unassigned":
+        base = base.where(applications.c.assignee_id.is_(None))
+    if filters.overdue:
+        # Overdue is today past the earlier of the two due dates, i.e. past either one (ISO text compares as dates).
+        base = base.where(sa.or_(applications.c.due_date < today_text, applications.c.state_due_date < today_text))
+    order = sa.tuple_(applications.c.due_date, applications.c.id)
     pinned: dict[str, Service | None] = {}
-    out = []
-    for values in rows:
-        row = dict(zip(_QUEUE_NAMES, values, strict=True))
-        version = row["definition_version"]
-        if version not in pinned:
-            pinned[version] = book.pinned(conn, version)
-        service = pinned[version]
-        if service is None:
-            continue
-        state = service.workflow.states.get(row["state"])
-        if state is None or state.final:
-            continue
-        if filters.waiting_on_me and state.role not in officer.roles:
-            continue
-        due_date, state_due = row["due_date"], row["state_due_date"]
-        earliest = min(due_date, state_due) if due_date and state_due else due_date or state_due
-        overdue = today_text > earliest
-        if filters.overdue and not overdue:
-            continue
-        row.update(service=service, state_obj=state, due=state_due or due_date, overdue=overdue)
-        out.append(row)
-    assignees = {r["assignee_id"] for r in out if r["assignee_id"] is not None}
+    out: list[dict[str, Any]] = []
+    key = after
+    batch = size + 1  # one more than a page: enough to know whether a next page exists when SQL filters all
+    while True:
+        query = base if key is None else base.where(order > sa.tuple_(key.due_date, key.id))
+        rows = conn.execute(query.order_by(applications.c.due_date, applications.c.id).limit(batch)).all()
+        for values in rows:
+            row = dict(zip(_QUEUE_NAMES, values, strict=True))
+            shown = _queue_row(conn, book, officer, filters, today_text, pinned, row)
+            if shown is not None:
+                if len(out) == size:  # a case beyond this page: there is a next page, starting after `key`
+                    _name_assignees(conn, out)
+                    return QueuePage(out, key)
+                out.append(shown)
+            key = QueueKey(row["due_date"], row["id"])
+        if len(rows) < batch:
+            _name_assignees(conn, out)
+            return QueuePage(out, None)
+        batch = max(batch, 4 * size)  # Python is filtering: fetch more at a time
+
+
+def _queue_row(
+    conn: Connection,
+    book: ServiceBook,
+    officer: Actor,
+    filters: QueueFilter,
+    today_text: str,
+    pinned: dict[str, Service | None],
+    row: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The row as the queue shows it, or None when the queue leaves it out."""
+    version = row["definition_version"]
+    if version not in pinned:
+        pinned[version] = book.pinned(conn, version)
+    service = pinned[version]
+    if service is None:
+        return None
+    state = service.workflow.states.get(row["state"])
+    if state is None or state.final:
+        return None
+    if filters.waiting_on_me and state.role not in officer.roles:
+        return None
+    due_date, state_due = row["due_date"], row["state_due_date"]
+    earliest = min(due_date, state_due) if due_date and state_due else due_date or state_due
+    overdue = today_text > earliest
+    if filters.overdue and not overdue:
+        return None
+    row.update(service=service, state_obj=state, due=state_due or due_date, overdue=overdue)
+    return row
+
+
+def _name_assignees(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    assignees = {r["assignee_id"] for r in rows if r["assignee_id"] is not None}
     if assignees:
         names = dict(conn.execute(sa.select(staff.c.id, staff.c.name).where(staff.c.id.in_(assignees))).all())
-        for r in out:
+        for r in rows:
             r["assignee_name"] = names.get(r["assignee_id"])
-    return out
 
 
 # --- actions -----------------------------------------------------------------------------------------------

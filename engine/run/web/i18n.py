@@ -176,6 +176,14 @@ TEXTS: dict[str, I18n] = {
     "server_error": I18n("Системийн алдаа гарлаа", "Something went wrong"),
     # In every page's footer (base.html), so it lives here and not with the statistics pages' texts.
     "stats_title": I18n("Үйлчилгээний нээлттэй статистик", "Open service statistics"),
+    # the office queue's pages (keyset paging, 50 cases a page)
+    "queue_pages": I18n("Дарааллын хуудсууд", "Queue pages"),
+    "queue_next": I18n("Дараагийн хуудас", "Next page"),
+    "queue_first": I18n("Эхний хуудас", "First page"),
+    "queue_shown": I18n("Энэ хуудсанд {n} хэрэг харуулав", "{n} cases shown on this page"),
+    "queue_shown_last": I18n(
+        "Энэ хуудсанд {n} хэрэг харуулав; дараагийн хуудас алга", "{n} cases shown on this page; there are no more"
+    ),
 }
 
 

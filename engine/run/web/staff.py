@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from sqlalchemy.engine import Connection
 from starlette.exceptions import HTTPException
@@ -75,15 +75,40 @@ async def queue_page(request: Request) -> Response:
         waiting_on_me=q.get("all") != "1",
     )
     today = dt.date.today()
-    rows = await portal.run(cases.queue, portal.book, officer, filters, today)
+    after = cases.QueueKey.parse(q.get("after"))
+    page = await portal.run(cases.queue, portal.book, officer, filters, today, after)
+    rows = page.rows
     office = portal.book.catalog.registries.offices.get(officer.office or "")
     services = sorted({(r["service"].id, r["service"].title.get(portal.lang(request))) for r in rows})
     states = sorted({(r["state"], r["state_obj"].label.get(portal.lang(request))) for r in rows})
+    kept = queue_query(filters)
     return portal.render(
         request,
         "queue.html",
-        {"rows": rows, "filters": filters, "office": office, "services": services, "states": states, "today": today},
+        {
+            "rows": rows,
+            "filters": filters,
+            "office": office,
+            "services": services,
+            "states": states,
+            "today": today,
+            "later_page": after is not None,
+            "first_href": "/staff" + (f"?{urlencode(kept)}" if kept else ""),
+            "next_href": "/staff?" + urlencode([*kept, ("after", page.next_key.text())]) if page.next_key else None,
+        },
     )
+
+
+def queue_query(filters: cases.QueueFilter) -> list[tuple[str, str]]:
+    """The query string parameters that select these filters, for the paging links (the form's own names)."""
+    kept = [("service", filters.service_id or ""), ("state", filters.state or "")]
+    if filters.assigned != "any":
+        kept.append(("assigned", filters.assigned))
+    if filters.overdue:
+        kept.append(("overdue", "1"))
+    if not filters.waiting_on_me:
+        kept.append(("all", "1"))
+    return [(name, value) for name, value in kept if value]
 
 
 def case_view(conn: Connection, portal: Portal, tracking: str, officer: cases.Actor) -> dict[str, Any] | None:
