@@ -4,7 +4,8 @@ The schema is the portal's own, created by its migrations (in a schema of our ow
 dropped afterwards; in a scratch file for SQLite). Rows are bulk-loaded (COPY; executemany) with
 a realistic spread: ~100 offices, ~150 service versions, 85% of cases decided (and `closed`, as
 the portal marks them), 10 applications per citizen on average. Each query is the portal's own
-function (engine/run/cases.py); its SQL is captured as it runs and EXPLAINed. Times are
+function (engine/run/cases.py); the office queue is the page /staff serves (50 cases), first and
+halfway by its keyset key; its SQL is captured as it runs and EXPLAINed. Times are
 wall-clock (the database is another process).
 """
 
@@ -64,8 +65,14 @@ def _plan(services: list[Service], total: int, seed: int = 7) -> tuple[list[tupl
                     state, None, rnd.choice(offices), None, 0, due, None, None, 1, stamp, stamp, state in finals))
     probe = out[len(out) // 2]
     open_rows = [r for r in out[-2000:] if r[7] not in picks[r[0] % len(picks)][1]]
+    # A later page as an officer reaches it by "Next page": keyed halfway through each office's open cases.
+    queues: dict[str, list[tuple[str, int]]] = {}
+    for r in out:
+        if not r[18]:
+            queues.setdefault(r[9], []).append((r[12], r[0]))
+    halfway = {office: cases.QueueKey(*sorted(keys)[len(keys) // 2]) for office, keys in queues.items()}
     return out, {"tracking": probe[1], "citizen": probe[3], "office": (open_rows or out)[0][9],
-                 "citizens": citizens, "offices": offices}
+                 "citizens": citizens, "offices": offices, "halfway": halfway}
 
 
 class Capture:
@@ -82,9 +89,17 @@ class Capture:
 def _queries(book: ServiceBook, keys: dict[str, Any], services: list[Service]) -> dict[str, Callable[[Any, Any], Any]]:
     roles = frozenset(r for s in services for r in s.workflow.acting_roles())
 
+    # The page the portal serves (/staff?all=1): 50 cases, the first page or a later one by its keyset key.
     def queue(conn: Any, rnd: random.Random) -> Any:
         officer = cases.Actor("staff", 1, "officer", roles, rnd.choice(keys["offices"]))
         return cases.queue(conn, book, officer, cases.QueueFilter(waiting_on_me=False), TODAY)
+
+    halfway_offices = sorted(keys["halfway"])
+
+    def later(conn: Any, rnd: random.Random) -> Any:
+        office = rnd.choice(halfway_offices)
+        officer = cases.Actor("staff", 1, "officer", roles, office)
+        return cases.queue(conn, book, officer, cases.QueueFilter(waiting_on_me=False), TODAY, keys["halfway"][office])
 
     def status(conn: Any, rnd: random.Random) -> Any:
         return cases.by_tracking(conn, f"TS-{rnd.randint(1, keys['total']):010d}")
@@ -92,7 +107,8 @@ def _queries(book: ServiceBook, keys: dict[str, Any], services: list[Service]) -
     def mine(conn: Any, rnd: random.Random) -> Any:
         return cases.citizen_applications(conn, rnd.randint(1, keys["citizens"]))
 
-    return {"office queue page": queue, "status lookup by tracking number": status,
+    return {"office queue page": queue, "office queue, a later page (keyset)": later,
+            "status lookup by tracking number": status,
             "citizen's \"my applications\"": mine}
 
 
