@@ -172,3 +172,23 @@ def test_the_queue_pages_link_to_each_other_and_keep_the_filters(
     assert 'aria-label="Queue pages"' in english and "Next page" in english and "2 cases shown on this page" in english
     forged = staff.get("/staff?all=1&after=not-a-key").text  # a malformed key is the first page
     assert _TRACKING.findall(forged) == listed[:2]
+
+
+_SERVICE_OPTIONS = re.compile(r'<select[^>]*name="service"[^>]*>(.*?)</select>', re.S)
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_the_service_filter_offers_the_agencys_services_not_only_those_on_the_page(
+    portal_app: PortalApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With 50 cases a page, choices taken from the rows shown would hide the rest of the queue."""
+    monkeypatch.setattr(cases, "QUEUE_PAGE_SIZE", 1)
+    staff = signed_in_officer(portal_app, "gasr-central")
+    office = portal_app.portal.book.catalog.registries.offices["gasr-central"]
+    expected = {s.id for s in portal_app.portal.book.catalog.services.values() if s.agency == office.agency}
+    assert expected
+    page = staff.get("/staff?all=1").text  # an empty queue: no rows to take choices from
+    select = _SERVICE_OPTIONS.search(page)
+    assert select is not None
+    offered = set(re.findall(r'<option value="([^"]+)"', select.group(1)))
+    assert offered == expected

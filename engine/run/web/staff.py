@@ -79,8 +79,7 @@ async def queue_page(request: Request) -> Response:
     page = await portal.run(cases.queue, portal.book, officer, filters, today, after)
     rows = page.rows
     office = portal.book.catalog.registries.offices.get(officer.office or "")
-    services = sorted({(r["service"].id, r["service"].title.get(portal.lang(request))) for r in rows})
-    states = sorted({(r["state"], r["state_obj"].label.get(portal.lang(request))) for r in rows})
+    services, states = filter_choices(portal, office.agency if office else None, rows, portal.lang(request))
     kept = queue_query(filters)
     return portal.render(
         request,
@@ -96,6 +95,29 @@ async def queue_page(request: Request) -> Response:
             "first_href": "/staff" + (f"?{urlencode(kept)}" if kept else ""),
             "next_href": "/staff?" + urlencode([*kept, ("after", page.next_key.text())]) if page.next_key else None,
         },
+    )
+
+
+def filter_choices(
+    portal: Portal, agency: str | None, rows: list[dict[str, Any]], lang: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The service and state filters' choices: the agency's services and their open states.
+
+    Taken from the catalog, not from the rows shown: a page holds 50 cases, and a filter that only
+    offered what the current page happens to show would hide the rest of the queue. A case routed
+    here from another agency's service adds that service too.
+    """
+    offered = {s.id: s for s in portal.book.catalog.services.values() if s.agency == agency}
+    for r in rows:
+        offered.setdefault(r["service"].id, r["service"])
+    states: dict[str, str] = {}
+    for service in offered.values():
+        for key, state in service.workflow.states.items():
+            if not state.final:
+                states.setdefault(key, state.label.get(lang))
+    return (
+        sorted((sid, s.title.get(lang)) for sid, s in offered.items()),
+        sorted(states.items()),
     )
 
 
