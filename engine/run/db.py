@@ -6,10 +6,12 @@ same on SQLite and PostgreSQL, and the audit chain hashes exactly the bytes that
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import operator
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -208,5 +210,30 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+# Set only while read_transaction begins its transaction, on the thread that begins it: the begin hook
+# below reads it (a context variable, so no other thread or task ever sees it set).
+_beginning_read: contextvars.ContextVar[bool] = contextvars.ContextVar("tsonkh_beginning_read", default=False)
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for work that only reads, committed (there is nothing to commit) at the end.
+
+    SQLite: a deferred BEGIN. It takes no write lock, so it never waits for a writer nor keeps one
+    waiting (WAL); its snapshot starts at its first SELECT and holds to the end, so the reads inside
+    agree with each other and see everything committed before that SELECT. Work that writes must use
+    engine.begin() (BEGIN IMMEDIATE): a deferred transaction that tried to write could fail with
+    SQLITE_BUSY instead of queueing. PostgreSQL: exactly engine.begin().
+    """
+    with engine.connect() as conn:
+        token = _beginning_read.set(True)
+        try:
+            transaction = conn.begin()
+        finally:
+            _beginning_read.reset(token)
+        with transaction:
+            yield conn
+
+
 def _begin_immediate(dbapi_connection: Any) -> None:
-    dbapi_connection.execute("BEGIN IMMEDIATE")
+    dbapi_connection.execute("BEGIN" if _beginning_read.get() else "BEGIN IMMEDIATE")
