@@ -184,9 +184,17 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+SQLITE_POOL = 40  # connections kept per process: anyio's worker-thread limit
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # Read transactions run side by side (up to one per worker thread: anyio's 40 by default), so the
+        # pool keeps that many connections: an overflow connection is closed when it is returned, and
+        # opening one again (file, WAL index, the pragmas below) cost more than the read it served.
+        in_memory = sa.engine.make_url(url).database in (None, "", ":memory:")  # one connection per thread
+        pool = {} if in_memory else {"pool_size": SQLITE_POOL, "max_overflow": SQLITE_POOL}
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection: Any, _record: Any) -> None:
