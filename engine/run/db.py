@@ -180,6 +180,59 @@ class PreparedInsert:
 _Prepared = tuple[str, tuple[tuple[int, Callable[[Any], Any]], ...]]
 
 
+class PreparedSelect:
+    """A SELECT of whole rows of one table with positional parameters, compiled once per dialect and run on
+    the driver's own cursor for a qmark driver (SQLite's); rows come back as dicts, as `.mappings()` gives.
+
+    For a page view's one-row read SQLAlchemy's execution (context, cursor wrapper, result, row mapping)
+    cost about 50 µs against 10 µs for the driver's; the connection and its transaction are still
+    SQLAlchemy's. The SQL is SQLAlchemy's compilation of the same statement and each value goes through its
+    column type's result processor (JSON through the dialect's deserializer, booleans from SQLite's
+    integers), so the dicts are equal. Other drivers (psycopg) take the ordinary cached path.
+    """
+
+    def __init__(self, statement: sa.Select[Any], parameters: tuple[str, ...]) -> None:
+        self.statement = statement
+        self.parameters = parameters  # the bind parameters' names, in the order they are given
+        self._by_dialect: weakref.WeakKeyDictionary[Dialect, _PreparedRead] = weakref.WeakKeyDictionary()
+
+    def first(self, conn: Connection, *values: Any) -> dict[str, Any] | None:
+        dialect = conn.dialect
+        if dialect.paramstyle != "qmark":
+            row = conn.execute(self.statement, dict(zip(self.parameters, values, strict=True))).mappings().first()
+            return dict(row) if row else None
+        prepared = self._by_dialect.get(dialect)
+        if prepared is None:
+            prepared = self._by_dialect[dialect] = self._prepare(dialect)
+        sql, names, processors = prepared
+        cursor = conn.connection.driver_connection.execute(sql, values)  # type: ignore[union-attr]
+        try:
+            found = cursor.fetchone()
+        finally:
+            cursor.close()
+        if found is None:
+            return None
+        out = list(found)
+        for index, process in processors:
+            out[index] = process(out[index])
+        return dict(zip(names, out, strict=True))
+
+    def _prepare(self, dialect: Dialect) -> _PreparedRead:
+        compiled = self.statement.compile(dialect=dialect)
+        if list(compiled.positiontup or ()) != list(self.parameters):
+            raise ValueError(f"cannot prepare {self.statement}: parameters {compiled.positiontup}")
+        columns = list(self.statement.selected_columns)
+        processors = []
+        for index, column in enumerate(columns):
+            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if process is not None:
+                processors.append((index, process))
+        return compiled.string, tuple(c.name for c in columns), tuple(processors)
+
+
+_PreparedRead = tuple[str, tuple[str, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from engine.run import auth, cases
 from engine.run.db import drafts, make_engine, read_transaction
-from engine.run.web.citizen import load_draft, record_upload
+from engine.run.web.citizen import load_draft, read_draft, record_upload
 from tests.portal.conftest import BACKENDS, OTHER_REGISTER, REGISTER, PortalApp
 
 SERVICE = "test-certificate"
@@ -41,6 +41,11 @@ uploads_st = st.lists(
 )
 
 
+def read_draft_of(portal: Any, draft_id: int, reader: cases.Actor) -> dict[str, Any] | None:
+    with read_transaction(portal.engine) as conn:
+        return read_draft(conn, draft_id, reader.id)
+
+
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answers=answers_st, files=uploads_st, submitted=st.booleans(), correction=st.booleans(),
@@ -62,8 +67,14 @@ def test_read_path_returns_what_the_write_path_returned(
             conn.execute(drafts.update().where(drafts.c.id == draft_id).values(submitted=True))
     with portal.engine.begin() as conn:
         reference = load_draft(conn, portal, draft_id, reader)
+        row = cases.get_draft(conn, draft_id, reader.id)
+        assert read_draft(conn, draft_id, reader.id) == row  # the driver-cursor read == SQLAlchemy's
     with read_transaction(portal.engine) as conn:
         read = load_draft(conn, portal, draft_id, reader)
+        assert read_draft(conn, draft_id, reader.id) == row
+    if row is not None:
+        assert {k: type(v) for k, v in row.items()} == {k: type(v) for k, v in (read_draft_of(portal, draft_id,
+                                                                                            reader) or {}).items()}
     with read_transaction(portal.engine) as conn:
         without_files = load_draft(conn, portal, draft_id, reader, with_files=False)
     assert read == reference

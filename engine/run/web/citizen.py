@@ -22,7 +22,7 @@ from engine.compile.service import Service
 from engine.review.migration import review_draft
 from engine.review.render_diff import describe
 from engine.run import audit, auth, cases
-from engine.run.db import uploads
+from engine.run.db import PreparedSelect, drafts, uploads
 from engine.run.exchange.flow import PROVENANCE, keep_locked
 from engine.run.files import clean_name, sniff
 from engine.run.outputs.documents import of_application as issued_for
@@ -255,11 +255,23 @@ def draft_service(portal: Portal, conn: Connection, draft: Mapping[str, Any]) ->
     return portal.book.get(draft["service_id"])
 
 
+# cases.get_draft's query (the citizen's own draft only) on the driver's cursor: a form page's one query.
+_OWN_DRAFT = PreparedSelect(
+    sa.select(drafts).where(drafts.c.id == sa.bindparam("draft_id"), drafts.c.citizen_id == sa.bindparam("citizen_id")),
+    ("draft_id", "citizen_id"),
+)
+
+
+def read_draft(conn: Connection, draft_id: int, citizen_id: int) -> dict[str, Any] | None:
+    """What cases.get_draft returns: a citizen's own draft only, someone else's draft id gives None."""
+    return _OWN_DRAFT.first(conn, draft_id, citizen_id)
+
+
 def load_draft(
     conn: Connection, portal: Portal, draft_id: int, citizen: cases.Actor, with_files: bool = True
 ) -> tuple[Mapping[str, Any], Service, list[Mapping[str, Any]]] | None:
     """The citizen's own unsubmitted draft, its service and (unless `with_files` is off) its uploads."""
-    draft = cases.get_draft(conn, draft_id, citizen.id)
+    draft = read_draft(conn, draft_id, citizen.id)
     if draft is None or draft["submitted"]:
         return None
     service = draft_service(portal, conn, draft)
