@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from markupsafe import escape
 
-from bench.fig_render import _unrolled_source, _views
+from bench.fig_render import _views
 from bench.harness import Row, Section, spread
 from bench.inputs import json_submissions
 from engine.catalog import Catalog, load_catalog
@@ -43,6 +44,9 @@ from engine.run.settings import load_settings
 from engine.run.web.app import Portal, create_app
 
 REPO = Path(__file__).resolve().parent.parent
+# For work on one request: BENCH_HTTP_ONLY=get runs the GET rows only (wrk on httptools, then in-process),
+# =layers the in-process GET rows only. Unset (the default, and what `make bench` runs): every row.
+_ONLY = os.environ.get("BENCH_HTTP_ONLY", "")
 
 
 def _free_port() -> int:
@@ -157,6 +161,35 @@ def _login(url: str, service: Service, database_url: str, answers: dict[str, Any
     return {"Cookie": cookie, "x-csrf-token": token}, draft
 
 
+def _unrolled_source(views: list[Any]) -> str:
+    """The bare GET's fields: literal markup per field; only the answer and the error messages stay variables.
+
+    (Figure 3 moved to the whole-page baseline of bench/unrolled.py; this is the first round's field
+    markup, kept here so the HTTP figure's baseline is unchanged.)"""
+    out = []
+    for n, fv in enumerate(views):
+        label = escape(fv.label)
+        hint = f'<div id="{fv.id}-hint" class="hint">{escape(fv.hint)}</div>' if fv.hint else ""
+        out.append(f'<div class="field{{% if f[{n}].errors %}} field-error{{% endif %}}" data-field="{fv.name}">')
+        out.append(f'<label class="label" for="{fv.id}">{label}</label>{hint}')
+        out.append(f'{{% if f[{n}].errors %}}<p id="{fv.id}-error" class="error-message">'
+                   f'{{% for e in f[{n}].errors %}}{{{{ e }}}}{{% endfor %}}</p>{{% endif %}}')
+        if fv.options:
+            for o in fv.options:
+                value = escape(o["value"])
+                out.append(f'<label><input type="radio" name="{fv.name}" value="{value}"'
+                           f'{{% if f[{n}].value == "{value}" %}} checked{{% endif %}}> {escape(o["label"])}</label>')
+        elif fv.parts or fv.rows:
+            out.append(f'{{% for p in f[{n}].parts %}}<input name="{{{{ p.name }}}}" value="{{{{ p.value or "" }}}}">'
+                       f'{{% endfor %}}{{% for r in f[{n}].rows %}}{{% for p in r %}}<input name="{{{{ p.name }}}}" '
+                       f'value="{{{{ p.value or "" }}}}">{{% endfor %}}{{% endfor %}}')
+        else:
+            out.append(f'<input class="input" id="{fv.id}" name="{fv.name}" type="{fv.input_type}" '
+                       f'value="{{{{ f[{n}].value if f[{n}].value is not none else "" }}}}">')
+        out.append("</div>")
+    return "<form method=\"post\">\n" + "\n".join(out) + "\n</form>\n"
+
+
 def _in_page(page: str, fields: str) -> str:
     """The bare GET's template: the portal's own page around the unrolled fields, as literal text.
 
@@ -179,7 +212,7 @@ def _probe(url: str, headers: dict[str, str], body: str | None, expect: int) -> 
 
 def _in_process(
     catalog: Catalog, service: Service, index: int, answers: dict[str, Any], body: str, bare_env: dict[str, str],
-    scratch: Path, quick: bool,
+    scratch: Path, quick: bool, bare_template: Any,
 ) -> list[Row]:
     """The same two requests, called in-process on the portal and the bare app: CPU per layer (bench.http_layers)."""
     import jinja2
@@ -206,9 +239,11 @@ def _in_process(
         started = client.post(f"/services/{service.id}/start", data={"csrf": token}, follow_redirects=False)
         draft = int(started.headers["location"].split("/")[2])
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-    portal = app.state.portal
-    with portal.engine.begin() as conn:
-        conn.execute(drafts.update().where(drafts.c.id == draft).values(answers=answers))
+        portal = app.state.portal
+        with portal.engine.begin() as conn:
+            conn.execute(drafts.update().where(drafts.c.id == draft).values(answers=answers))
+        if not bare_env["BENCH_BARE_TEMPLATE"]:
+            bare_env["BENCH_BARE_TEMPLATE"] = bare_template(client.get(f"/apply/{draft}/{index}").text)
     saved = dict(os.environ)
     os.environ.update(bare_env)
     try:
@@ -222,6 +257,7 @@ def _in_process(
     get = ("GET", f"/apply/{draft}/{index}", {"cookie": cookie}, b"")
     functions = [
         (Portal, "run", "database transaction (Portal.run: thread hop, SQLite lock, the work inside)"),
+        (Portal, "read", "database read transaction (Portal.read: thread hop, the work inside)"),
         (Service, "validate", "Service.validate, every call"),
         (FormBuilder, "build", "FormBuilder.build (the field views)"),
         (jinja2.Template, "render", "Jinja Template.render"),
@@ -230,17 +266,21 @@ def _in_process(
         (JSONResponse, "render", "JSONResponse.render (encode)"),
     ]
     count, rounds = (20, 3) if quick else (100, 7)
+    reader = "read" if hasattr(Portal, "read") else "run"  # the GET's draft is read in a read transaction
     rows = []
     for method, request, bare_request, expect in (
         ("POST", post, ("POST", f"/bare/{service.id}", json_type, body.encode()), 201),
         ("GET", get, ("GET", "/bare-form", {}, b""), 200),
     ):
+        if _ONLY in ("get", "layers") and method != "GET":
+            continue
         base = f"in-process bare {method}: whole request"
         values = whole_request(bare, bare_request, count, rounds, expect)
         median, p10, p90 = spread(values)
         rows.append(Row("4", base, "µs", median * 1e6, p10 * 1e6, p90 * 1e6, len(values)))
         rows += layer_rows("4", f"in-process portal {method}", app, request, expect, functions, count, rounds,
-                           baseline=base, work=(Portal, "run", "the database work in the transaction"))
+                           baseline=base, work=(Portal, reader if method == "GET" else "run",
+                                                "the database work in the transaction"))
     portal.engine.dispose()
     return rows
 
@@ -269,6 +309,10 @@ def run(quick: bool, scratch: Path, facts: dict[str, str]) -> Section:
     seconds = 3 if quick else 10
     connections = 16
     configs = [("httptools", 1)] if quick else [("httptools", 1), ("httptools", 2), ("h11", 1), ("h11", 2)]
+    if _ONLY == "get":
+        configs = [c for c in configs if c[0] == "httptools"]
+    elif _ONLY == "layers":
+        configs = []
     sizes: dict[str, int] = {}
     json_headers = {"Content-Type": "application/json"}
     for http, workers in configs:
@@ -280,18 +324,21 @@ def run(quick: bool, scratch: Path, facts: dict[str, str]) -> Section:
             post_url = f"{portal.url}/api/services/{service.id}/applications"
             page = _probe(get_url, headers, None, 200)
             sizes["portal GET"] = len(page)
-            sizes["portal POST"] = len(_probe(post_url, {**headers, **json_headers}, body, 201))
+            if not _ONLY:
+                sizes["portal POST"] = len(_probe(post_url, {**headers, **json_headers}, body, 201))
             bare_env.setdefault("BENCH_BARE_TEMPLATE", _in_page(page.decode(), _unrolled_source(views)))
             get = _wrk(get_url, seconds, connections, headers, None, scratch)
-            post = _wrk(post_url, seconds, connections, {**headers, **json_headers}, body, scratch)
+            post = None if _ONLY else _wrk(post_url, seconds, connections, {**headers, **json_headers}, body, scratch)
         finally:
             portal.stop()
         bare = Server("bench.http_apps:bare", workers, http, bare_env)
         try:
             sizes["bare GET"] = len(_probe(f"{bare.url}/bare-form", {}, None, 200))
-            sizes["bare POST"] = len(_probe(f"{bare.url}/bare/{service.id}", json_headers, body, 201))
+            if not _ONLY:
+                sizes["bare POST"] = len(_probe(f"{bare.url}/bare/{service.id}", json_headers, body, 201))
             bare_get = _wrk(f"{bare.url}/bare-form", seconds, connections, {}, None, scratch)
-            bare_post = _wrk(f"{bare.url}/bare/{service.id}", seconds, connections, json_headers, body, scratch)
+            bare_post = (_wrk(f"{bare.url}/bare/{service.id}", seconds, connections, json_headers, body, scratch)
+                         if not _ONLY else None)
         finally:
             bare.stop()
         bare_post_name = f"bare POST (parse, store documents, insert), {label}"
@@ -303,23 +350,30 @@ def run(quick: bool, scratch: Path, facts: dict[str, str]) -> Section:
             (bare_get_name, bare_get, None, None),
             (f"portal GET form page, {label}", get, bare_get_name, "≥ 0.8×"),
         ):
+            if result is None:  # BENCH_HTTP_ONLY: that request was not run
+                continue
             note = f"p50 {result['p50']:.2f} ms, p99 {result['p99']:.2f} ms; {result['total']:.0f} requests"
             if result["errors"]:
                 note += f", **{result['errors']:.0f} non-2xx/3xx**"
             section.rows.append(Row("4", name, "req/s", result["rps"], result["rps"], result["rps"], 1,
                                     baseline=base, target=target, note=note, extra=result))
+        if bare_post is None or post is None:
+            continue
         section.rows.append(Row("4", f"p99 latency, {bare_post_name}", "ms", bare_post["p99"], bare_post["p99"],
                                 bare_post["p99"], 1))
         section.rows.append(Row("4", f"p99 latency, portal POST submission, {label}", "ms", post["p99"], post["p99"],
                                 post["p99"], 1, baseline=f"p99 latency, {bare_post_name}", target="≤ 1.5×"))
-    section.rows += _in_process(catalog, service, index, answers[0], body, bare_env, scratch, quick)
+    bare_env.setdefault("BENCH_BARE_TEMPLATE", "")  # filled in-process from the portal's page when no server ran
+    section.rows += _in_process(catalog, service, index, answers[0], body, bare_env, scratch, quick,
+                                lambda page: _in_page(page, _unrolled_source(views)))
     files = sum(len(v) for v in documents.values())
     section.text.append(
         f"{service.id} ({len(service.fields)} fields), section {index + 1} for the GET (the draft holds the same "
         f"answers the bare GET reads); the POST carries {files} documents of {DOCUMENT_BYTES:,} bytes each "
         f"({', '.join(documents)}), {len(body.encode()):,} bytes of JSON. Response bodies: portal POST "
-        f"{sizes['portal POST']:,} B, bare POST {sizes['bare POST']:,} B; portal GET {sizes['portal GET']:,} B, "
-        f"bare GET {sizes['bare GET']:,} B (the bare page is the portal's own page as literal text around the "
+        f"{sizes.get('portal POST', 0):,} B, bare POST {sizes.get('bare POST', 0):,} B; "
+        f"portal GET {sizes.get('portal GET', 0):,} B, "
+        f"bare GET {sizes.get('bare GET', 0):,} B (the bare page is the portal's own page as literal text around the "
         "unrolled fields). "
         f"{connections} connections, {seconds} s per run, one wrk thread; the spread column repeats the mean (wrk "
         "reports one rate per run); latency percentiles are wrk's. SQLite database (the portal's default); each POST "

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.catalog import Catalog, compile_documents, load_catalog
 from engine.run import auth, cases
-from engine.run.db import make_engine
+from engine.run.db import make_engine, read_transaction
 from engine.run.files import FileStore, FolderStore
 from engine.run.migrate import upgrade
 from engine.run.search import SearchIndex
@@ -133,7 +133,7 @@ class Portal:
             loader=loader, autoescape=select_autoescape(default=True), trim_blocks=True, auto_reload=False
         )
         self.templates.globals["widget_of"] = lambda fv: fv.widget
-        # SQLite has one writer at a time and every transaction here begins IMMEDIATE, so this
+        # SQLite has one writer at a time and every transaction under run() begins IMMEDIATE, so this
         # process's threads queue on a lock rather than in SQLite's busy handler, which sleeps
         # 1–100 ms between tries (under load that sleeping was the p99; other processes still
         # queue in SQLite). PostgreSQL runs transactions side by side.
@@ -150,6 +150,20 @@ class Portal:
 
         def in_transaction() -> T:
             with self._one_at_a_time, self.engine.begin() as conn:
+                return work(conn, *args, **kwargs)
+
+        return await run_in_threadpool(in_transaction)
+
+    async def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `work(conn, …)`, which only reads, in one read transaction on a worker thread.
+
+        Not behind the writers' lock: on SQLite a read transaction begins deferred (db.read_transaction)
+        and WAL lets it run beside the writer, so a page view neither waits for a submission nor holds
+        one up. It sees what was committed before its first query, as a transaction under run() would.
+        """
+
+        def in_transaction() -> T:
+            with read_transaction(self.engine) as conn:
                 return work(conn, *args, **kwargs)
 
         return await run_in_threadpool(in_transaction)

@@ -22,7 +22,7 @@ from engine.compile.service import Service
 from engine.review.migration import review_draft
 from engine.review.render_diff import describe
 from engine.run import audit, auth, cases
-from engine.run.db import uploads
+from engine.run.db import PreparedSelect, drafts, uploads
 from engine.run.exchange.flow import PROVENANCE, keep_locked
 from engine.run.files import clean_name, sniff
 from engine.run.outputs.documents import of_application as issued_for
@@ -255,15 +255,30 @@ def draft_service(portal: Portal, conn: Connection, draft: Mapping[str, Any]) ->
     return portal.book.get(draft["service_id"])
 
 
+# cases.get_draft's query (the citizen's own draft only) on the driver's cursor: a form page's one query.
+_OWN_DRAFT = PreparedSelect(
+    sa.select(drafts).where(drafts.c.id == sa.bindparam("draft_id"), drafts.c.citizen_id == sa.bindparam("citizen_id")),
+    ("draft_id", "citizen_id"),
+)
+
+
+def read_draft(conn: Connection, draft_id: int, citizen_id: int) -> dict[str, Any] | None:
+    """What cases.get_draft returns: a citizen's own draft only, someone else's draft id gives None."""
+    return _OWN_DRAFT.first(conn, draft_id, citizen_id)
+
+
 def load_draft(
-    conn: Connection, portal: Portal, draft_id: int, citizen: cases.Actor
+    conn: Connection, portal: Portal, draft_id: int, citizen: cases.Actor, with_files: bool = True
 ) -> tuple[Mapping[str, Any], Service, list[Mapping[str, Any]]] | None:
-    draft = cases.get_draft(conn, draft_id, citizen.id)
+    """The citizen's own unsubmitted draft, its service and (unless `with_files` is off) its uploads."""
+    draft = read_draft(conn, draft_id, citizen.id)
     if draft is None or draft["submitted"]:
         return None
     service = draft_service(portal, conn, draft)
     if service is None:
         return None
+    if not with_files:  # a section page shows no uploads: one query fewer on every form page
+        return draft, service, []
     files = cases.draft_uploads(conn, draft_id)
     if draft["application_id"] is not None:
         files = cases.application_uploads(conn, draft["application_id"]) + files
@@ -271,10 +286,11 @@ def load_draft(
 
 
 async def draft_context(
-    request: Request, portal: Portal, citizen: cases.Actor
+    request: Request, portal: Portal, citizen: cases.Actor, with_files: bool = True
 ) -> tuple[int, Mapping[str, Any], Service, list[Mapping[str, Any]]]:
+    """The draft the URL names, read in a read transaction (load_draft only reads); 404 if not the citizen's."""
     draft_id = int_param(request, "draft_id")
-    found = await portal.run(load_draft, portal, draft_id, citizen)
+    found = await portal.read(load_draft, portal, draft_id, citizen, with_files)
     if found is None:
         raise HTTPException(404)
     draft, service, files = found
@@ -300,7 +316,7 @@ def visibility(service: Service, values: Mapping[str, Any]) -> dict[str, bool]:
 async def section_page(request: Request) -> Response:
     portal = portal_of(request)
     citizen = require_citizen(request)
-    draft_id, draft, service, _files = await draft_context(request, portal, citizen)
+    draft_id, draft, service, _files = await draft_context(request, portal, citizen, with_files=False)
     index = int_param(request, "index")
     if not 0 <= index < len(service.sections):
         raise HTTPException(404)
