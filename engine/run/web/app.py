@@ -35,6 +35,7 @@ from engine.run.migrate import upgrade
 from engine.run.search import SearchIndex
 from engine.run.services import ServiceBook
 from engine.run.settings import Settings, load_settings
+from engine.run.web.form_templates import FormPages, overridden
 from engine.run.web.i18n import LANGS, text
 from engine.run.web.session import SignedCookieSession
 
@@ -133,6 +134,9 @@ class Portal:
             loader=loader, autoescape=select_autoescape(default=True), trim_blocks=True, auto_reload=False
         )
         self.templates.globals["widget_of"] = lambda fv: fv.widget
+        # The compiled form pages (one per definition version, section and language, built on first use);
+        # off when a deployer overrides a template they mirror, so the override is what renders.
+        self.form_pages = FormPages(enabled=not overridden(settings.template_dirs))
         # SQLite has one writer at a time and every transaction under run() begins IMMEDIATE, so this
         # process's threads queue on a lock rather than in SQLite's busy handler, which sleeps
         # 1–100 ms between tries (under load that sleeping was the p99; other processes still

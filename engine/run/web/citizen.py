@@ -27,7 +27,7 @@ from engine.run.exchange.flow import PROVENANCE, keep_locked
 from engine.run.files import clean_name, sniff
 from engine.run.outputs.documents import of_application as issued_for
 from engine.run.web.app import LoginNeeded, Portal, portal_of, redirect
-from engine.run.web.form_templates import Answers, FormPages, Messages, address_options_of, overridden, registry_marks
+from engine.run.web.form_templates import Answers, FormPages, Messages, address_options_of, registry_marks
 from engine.run.web.forms import FormBuilder, apply_row_buttons, decode, display_value, html_id
 from engine.run.web.i18n import LANGS, text
 
@@ -363,11 +363,7 @@ def next_step(draft_id: int, service: Service, index: int) -> str:
 
 def form_pages(portal: Portal) -> FormPages:
     """The portal's compiled form pages (kept on it like the registry adapter, built on first use)."""
-    found = portal.__dict__.get("form_pages")
-    if found is None:
-        found = portal.__dict__["form_pages"] = FormPages(enabled=not overridden(portal.settings.template_dirs))
-    assert isinstance(found, FormPages)
-    return found
+    return portal.form_pages
 
 
 def render_section(
