@@ -36,7 +36,17 @@ from engine.compile.fields import (
     register_matched_check,
 )
 from engine.compile.messages import message
-from engine.compile.model import Field, I18n, Option, ParseError, Rule, SubmissionError, Validation
+from engine.compile.model import (
+    Field,
+    I18n,
+    Option,
+    ParseError,
+    Rule,
+    SubmissionError,
+    Validation,
+    submission_error,
+    validation,
+)
 from engine.compile.mongolia import REGISTER
 from engine.compile.validator import ADDRESS_LABELS, ADDRESS_PARTS
 
@@ -90,7 +100,7 @@ def _parse_error(errors: list[SubmissionError], path: str, error: ParseError, la
             text = cache[key] = message(code, label, params)
     except TypeError:  # an unhashable parameter: build it every time
         text = message(code, label, params)
-    errors.append(SubmissionError(path, code, text, params))
+    errors.append(submission_error(path, code, text, params))
 
 
 def _all_mappings(items: list[Any]) -> bool:
@@ -150,10 +160,10 @@ class AddressCheck:
         parts = self.parts
         if (raw.__class__ is not dict and is_empty(raw)) or raw == {}:
             if required:
-                errors.append(SubmissionError(path, "required", self.required_message))
+                errors.append(submission_error(path, "required", self.required_message))
             return None
         if raw.__class__ is not dict and not isinstance(raw, Mapping):
-            errors.append(SubmissionError(path, "address", self.shape_message))
+            errors.append(submission_error(path, "address", self.shape_message))
             return None
         value: dict[str, str] = {}
         get = raw.get
@@ -161,15 +171,15 @@ class AddressCheck:
             text = get(part)
             if (text.__class__ is not str and not isinstance(text, str)) or not (text := text.strip()):
                 if required or any(isinstance(get(p), str) and get(p, "").strip() for p in parts):
-                    errors.append(SubmissionError(f"{path}.{part}", "required", self.part_required[part]))
+                    errors.append(submission_error(f"{path}.{part}", "required", self.part_required[part]))
                 continue
             if len(text) > 200:
-                errors.append(SubmissionError(f"{path}.{part}", "too_long", self.part_too_long[part],
+                errors.append(submission_error(f"{path}.{part}", "too_long", self.part_too_long[part],
                                               {"max_length": 200}))
                 continue
             allowed = self.allowed(part, value)
             if allowed is not None and text not in allowed:
-                errors.append(SubmissionError(f"{path}.{part}", "not_an_option", self.part_not_option[part]))
+                errors.append(submission_error(f"{path}.{part}", "not_an_option", self.part_not_option[part]))
                 continue
             value[part] = text
         return value or None
@@ -210,8 +220,9 @@ class _Generator:
         self.lines: list[str] = []
         self.ns: dict[str, Any] = {
             "Mapping": Mapping,
-            "SubmissionError": SubmissionError,
-            "Validation": Validation,
+            # the names read as the classes; the builders make the very same objects, faster
+            "SubmissionError": submission_error,
+            "Validation": validation,
             "_parse_error": _parse_error,
             "_all_mappings": _all_mappings,
             "_option_allowed": _option_allowed,
@@ -345,9 +356,7 @@ class _Generator:
             if f.type == "repeat":
                 self.repeat(level, f)
             elif f.type == "address":
-                check = self.bind(AddressCheck(f, self.address_options), "address")
-                self.emit(f"{var} = {check}({level.get}({_lit(f.id)}), {self.required_code(level, f)}, errors, "
-                          f"{level.path(f.id)})")
+                self.address(level, f)
             else:
                 self.scalar_decide(level, f)
             self.emit(f"if {var} is not None:")
@@ -357,6 +366,40 @@ class _Generator:
             self.emit("else:")
             self.emit(f"    {var} = None")
         level.ready.add(f.id)
+
+    def address(self, level: _Level, f: Field) -> None:
+        """An address whose every part is a text within 200 characters and among its allowed values
+        is taken inline (the parts stripped, in order); anything else goes to the AddressCheck."""
+        check = AddressCheck(f, self.address_options)
+        var = level.var[f.id]
+        taken: dict[str, str] = {}  # part -> the local holding its stripped text
+        tests = ["r.__class__ is dict"]
+        for part in check.parts:
+            local = taken[part] = self.fresh("ap")
+            tests.append(f"({local} := rget({_lit(part)})).__class__ is str")
+            tests.append(f"({local} := {local}.strip())")
+            tests.append(f"len({local}) <= 200")
+            # AddressCheck.allowed, with the parts before this one as they were taken
+            if part == "district":
+                tests.append(f"{local} in {self.bind(check.districts, 'districts')}")
+            elif part == "khoroo":
+                district = taken.get("district", "None")
+                tests.append(f"{local} in {self.bind(check.khoroos, 'khoroos')}.get({district}, ())")
+            elif part == "region":
+                tests.append(f"{local} in {self.bind(check.regions, 'regions')}")
+            elif part == "soum_district":
+                region = taken.get("region", "None")
+                tests.append(f"({region} != 'ulaanbaatar' or {local} in {self.bind(check.districts, 'districts')})")
+        self.emit(f"r = {level.get}({_lit(f.id)})")
+        self.emit("rget = r.get if r.__class__ is dict else None")
+        self.emit("if (")
+        for i, test in enumerate(tests):
+            self.emit(f"    {test}" + (" and" if i < len(tests) - 1 else ""))
+        self.emit("):")
+        self.emit(f"    {var} = {{{', '.join(f'{_lit(p)}: {v}' for p, v in taken.items())}}}")
+        self.emit("else:")
+        self.emit(f"    {var} = {self.bind(check, 'address')}(r, {self.required_code(level, f)}, errors, "
+                  f"{level.path(f.id)})")
 
     def required_code(self, level: _Level, f: Field) -> str:
         if f.required_if is None:
