@@ -284,17 +284,36 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     waiting (WAL); its snapshot starts at its first SELECT and holds to the end, so the reads inside
     agree with each other and see everything committed before that SELECT. Work that writes must use
     engine.begin() (BEGIN IMMEDIATE): a deferred transaction that tried to write could fail with
-    SQLITE_BUSY instead of queueing. PostgreSQL: exactly engine.begin().
+    SQLITE_BUSY instead of queueing. PostgreSQL: engine.begin() with BEGIN READ ONLY.
+
+    Both databases refuse a write inside (SQLite: PRAGMA query_only; PostgreSQL: a read-only
+    transaction), so a handler moved to Portal.read that does write fails in the tests, loudly, instead
+    of racing the writers in production.
     """
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # psycopg then says BEGIN READ ONLY: no extra round trip; the pool resets it on return.
+            conn = conn.execution_options(postgresql_readonly=True)
+            with conn.begin():
+                yield conn
+            return
         token = _beginning_read.set(True)
         try:
             transaction = conn.begin()
         finally:
             _beginning_read.reset(token)
-        with transaction:
-            yield conn
+        try:
+            with transaction:
+                yield conn
+        finally:
+            raw = conn.connection.dbapi_connection
+            if raw is not None:  # None once SQLAlchemy has invalidated the connection
+                raw.execute("PRAGMA query_only=0")
 
 
 def _begin_immediate(dbapi_connection: Any) -> None:
-    dbapi_connection.execute("BEGIN" if _beginning_read.get() else "BEGIN IMMEDIATE")
+    if _beginning_read.get():
+        dbapi_connection.execute("PRAGMA query_only=1")  # undone by read_transaction when it ends
+        dbapi_connection.execute("BEGIN")
+    else:
+        dbapi_connection.execute("BEGIN IMMEDIATE")

@@ -102,7 +102,7 @@ def test_prefill_fetch_and_extract_on_the_local_registry(exchange_app: PortalApp
 
 
 def test_registry_failure_still_lets_the_citizen_apply(exchange_app: PortalApp) -> None:
-    exchange_app.portal.__dict__["registry_adapter"] = FailingRegistry(TIMEOUT)
+    exchange_app.portal.registry_adapter = FailingRegistry(TIMEOUT)
     citizen = exchange_app.client()
     base = start(citizen)
     page = citizen.submit(

@@ -176,3 +176,19 @@ def test_section_page_never_shows_another_citizens_draft(portal_app: PortalApp) 
     other.sign_in(OTHER_REGISTER)
     assert other.get(page.url.path).status_code == 404
     assert owner.get(page.url.path).status_code == 200
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_a_write_inside_a_read_transaction_is_refused_and_the_connection_writes_again(portal_app: PortalApp) -> None:
+    """Portal.read is for work that only reads: a handler that writes there fails here, in the tests, on
+    both databases; and the pooled connection it used is a writer again afterwards."""
+    portal = portal_app.portal
+    owner = _citizen(portal_app, REGISTER)
+    with portal.engine.begin() as conn:
+        draft_id = cases.create_draft(conn, owner.id, SERVICE, {"purpose": "before"})
+    for _ in range(3):  # the same pooled connection comes back each time
+        with pytest.raises(Exception, match=r"(?i)read.?only"):
+            asyncio.run(portal.read(cases.save_answers, draft_id, owner.id, {"purpose": "in a read"}))
+        asyncio.run(portal.run(cases.save_answers, draft_id, owner.id, {"purpose": "written"}))
+        found = asyncio.run(portal.read(load_draft, portal, draft_id, owner, False))
+        assert found is not None and found[0]["answers"] == {"purpose": "written"}

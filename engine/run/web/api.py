@@ -267,7 +267,7 @@ async def status(request: Request) -> Response:
         assert app is not None
         return status_of(conn, portal, app, who, lang)
 
-    payload = await portal.run(load)
+    payload = await portal.read(load)
     if payload is None:
         raise HTTPException(404)
     return JSONResponse(payload)

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from engine.catalog import Catalog, compile_documents, load_catalog
 from engine.run import auth, cases
 from engine.run.db import make_engine, read_transaction
+from engine.run.exchange.adapter import RegistryAdapter
 from engine.run.files import FileStore, FolderStore
 from engine.run.migrate import upgrade
 from engine.run.search import SearchIndex
@@ -137,6 +138,8 @@ class Portal:
         # The compiled form pages (one per definition version, section and language, built on first use);
         # off when a deployer overrides a template they mirror, so the override is what renders.
         self.form_pages = FormPages(enabled=not overridden(settings.template_dirs))
+        # The state registries' adapter (web/exchange.py adapter_of picks it on first use; tests set their own).
+        self.registry_adapter: RegistryAdapter | None = None
         # SQLite has one writer at a time and every transaction under run() begins IMMEDIATE, so this
         # process's threads queue on a lock rather than in SQLite's busy handler, which sleeps
         # 1–100 ms between tries (under load that sleeping was the p99; other processes still

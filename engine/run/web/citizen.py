@@ -542,7 +542,7 @@ async def documents_page(request: Request) -> Response:
         errors = [{"href": "#" + anchor, "text": p} for p in problems]
         if not errors:
             return redirect(f"/apply/{draft_id}/documents")
-        found = await portal.run(load_draft, portal, draft_id, citizen)
+        found = await portal.read(load_draft, portal, draft_id, citizen)
         assert found is not None
         files = found[2]
     values = service.validate(draft["answers"]).values
@@ -764,7 +764,7 @@ async def submit(request: Request) -> Response:
     outcome = await portal.run(cases.submit, portal.book, draft_id, citizen, dt.date.today())
     if outcome.ok and outcome.application is not None:
         return redirect(f"/applications/{quote(outcome.application['tracking'])}/receipt")
-    found = await portal.run(load_draft, portal, draft_id, citizen)
+    found = await portal.read(load_draft, portal, draft_id, citizen)
     if found is None:
         raise HTTPException(404)
     draft, service, files = found
@@ -807,7 +807,7 @@ def registry_and_feedback(conn: Connection, portal: Portal, app: Mapping[str, An
 async def receipt(request: Request) -> Response:
     portal = portal_of(request)
     citizen = require_citizen(request)
-    view = await portal.run(application_view, portal, request.path_params["tracking"], citizen)
+    view = await portal.read(application_view, portal, request.path_params["tracking"], citizen)
     if view is None:
         raise HTTPException(404)
     office = portal.book.catalog.registries.offices.get(view["app"]["office"])
@@ -829,13 +829,13 @@ async def my_applications(request: Request) -> Response:
         ]
         return {"apps": apps, "drafts": [d for d in drafts if d["service"] is not None]}
 
-    return portal.render(request, "my.html", await portal.run(load))
+    return portal.render(request, "my.html", await portal.read(load))
 
 
 async def application_page(request: Request) -> Response:
     portal = portal_of(request)
     citizen = require_citizen(request)
-    view = await portal.run(application_view, portal, request.path_params["tracking"], citizen)
+    view = await portal.read(application_view, portal, request.path_params["tracking"], citizen)
     if view is None:
         raise HTTPException(404)
     office = portal.book.catalog.registries.offices.get(view["app"]["office"])
@@ -888,7 +888,7 @@ async def citizen_action(request: Request) -> Response:
     if outcome.code == "not_found":
         raise HTTPException(404)
     if not outcome.ok:
-        view = await portal.run(application_view, portal, tracking, citizen)
+        view = await portal.read(application_view, portal, tracking, citizen)
         assert view is not None
         office = portal.book.catalog.registries.offices.get(view["app"]["office"])
         context = {

@@ -70,14 +70,14 @@ TEXTS.update(
 
 def adapter_of(portal: Portal) -> RegistryAdapter:
     """The configured adapter: the HTTP exchange when TSONKH_XYP_URL is set, else the local registry."""
-    found = portal.__dict__.get("registry_adapter")
+    found = portal.registry_adapter
     if found is None:
         settings = ExchangeSettings.from_env()
         if settings.url:
             found = HttpRegistry(settings.url, settings.token, settings.timeout)
         else:
             found = LocalRegistry(portal.engine, Places.from_registries(portal.book.catalog.registries))
-        portal.__dict__["registry_adapter"] = found
+        portal.registry_adapter = found
     return found
 
 
@@ -105,7 +105,7 @@ async def consent_page(request: Request) -> Response:
     portal = portal_of(request)
     citizen = _citizen(request)
     draft_id = int(request.path_params["draft_id"])
-    found = await portal.run(load_draft, portal, draft_id, citizen)
+    found = await portal.read(load_draft, portal, draft_id, citizen)
     if found is None:
         raise HTTPException(404)
     draft, service, _files = found

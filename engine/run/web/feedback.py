@@ -72,7 +72,7 @@ async def staff_feedback(request: Request) -> Response:
     def load(conn: Connection) -> list[Mapping[str, Any]]:
         return store.for_offices(conn, same_agency or [officer.office or ""])
 
-    rows = await portal.run(load)
+    rows = await portal.read(load)
     services = portal.book.services
     view = [{**r, "service": services.get(r["service_id"]), "office_obj": offices.get(r["office"])} for r in rows]
     return portal.render(request, "feedback/staff.html", {"rows": view, "max_comment": store.MAX_COMMENT})

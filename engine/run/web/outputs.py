@@ -96,7 +96,7 @@ async def my_profile(request: Request) -> Response:
         )
         await portal.run(inbox.save_profile, citizen.id, chosen)
         saved = True
-    current = await portal.run(inbox.profile, citizen.id)
+    current = await portal.read(inbox.profile, citizen.id)
     return _render(request, "notice_profile.html", {"profile": current, "saved": saved, "channels": inbox.CHANNELS})
 
 
@@ -117,8 +117,8 @@ async def outbox_page(request: Request) -> Response:
     _admin(request)
     portal = portal_of(request)
     status = request.query_params.get("status", "dead")
-    rows = await portal.run(outbox.listing, status if status != "all" else None)
-    totals = await portal.run(outbox.counts)
+    rows = await portal.read(outbox.listing, status if status != "all" else None)
+    totals = await portal.read(outbox.counts)
     return _render(request, "outbox.html", {"messages": rows, "totals": totals, "status": status})
 
 
@@ -167,7 +167,7 @@ async def revoke_document(request: Request) -> Response:
 
     if not await portal.run(revoke):
         raise HTTPException(404)
-    return redirect(f"/verify/{(await portal.run(documents.by_number, number) or {}).get('code', '')}")
+    return redirect(f"/verify/{(await portal.read(documents.by_number, number) or {}).get('code', '')}")
 
 
 def routes() -> list[Route]:

@@ -76,7 +76,7 @@ async def queue_page(request: Request) -> Response:
     )
     today = dt.date.today()
     after = cases.QueueKey.parse(q.get("after"))
-    page = await portal.run(cases.queue, portal.book, officer, filters, today, after)
+    page = await portal.read(cases.queue, portal.book, officer, filters, today, after)
     rows = page.rows
     office = portal.book.catalog.registries.offices.get(officer.office or "")
     services, states = filter_choices(portal, office.agency if office else None, rows, portal.lang(request))
@@ -202,7 +202,7 @@ def render_case(
 async def case_page(request: Request) -> Response:
     portal = portal_of(request)
     officer = require_officer(request)
-    view = await portal.run(case_view, portal, request.path_params["tracking"], officer)
+    view = await portal.read(case_view, portal, request.path_params["tracking"], officer)
     if view is None:
         raise HTTPException(404)
     done = request.query_params.get("done")
@@ -221,7 +221,7 @@ async def case_action(request: Request) -> Response:
     officer = require_officer(request)
     form = await portal.form(request)
     tracking = request.path_params["tracking"]
-    app = await portal.run(cases.by_tracking, tracking)
+    app = await portal.read(cases.by_tracking, tracking)
     if not cases.visible_to(officer, app):
         raise HTTPException(404)
     assert app is not None
@@ -240,7 +240,7 @@ async def case_action(request: Request) -> Response:
     )
     if outcome.ok:
         return redirect(f"/staff/cases/{quote(tracking)}?done=1")
-    view = await portal.run(case_view, portal, tracking, officer)
+    view = await portal.read(case_view, portal, tracking, officer)
     if view is None:
         raise HTTPException(404)
     lang = portal.lang(request)
@@ -277,7 +277,7 @@ async def case_assign(request: Request) -> Response:
         raise HTTPException(404)
     if outcome.ok:
         return redirect(f"/staff/cases/{quote(tracking)}?done=1")
-    view = await portal.run(case_view, portal, tracking, officer)
+    view = await portal.read(case_view, portal, tracking, officer)
     if view is None:
         raise HTTPException(404)
     status = 409 if outcome.code == "conflict" else 403

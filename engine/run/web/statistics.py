@@ -59,7 +59,7 @@ def compute(conn: Connection, portal: Any) -> dict[str, stats.ServiceStatistics]
 async def _rows(request: Request) -> tuple[list[dict[str, Any]], dt.date]:
     portal = portal_of(request)
     today = dt.date.today()
-    found = await portal.run(compute, portal)
+    found = await portal.read(compute, portal)
     return stats.catalog_rows(found, portal.book.services, today), today
 
 
