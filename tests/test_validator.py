@@ -132,6 +132,30 @@ def test_register_numbers_rejected(check_yaml: CheckYaml, register: str, code: s
     assert [e.code for e in catalog.services["sample"].validate({"person": register}, TODAY).errors] == [code]
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(born=st.dates(min_value=dt.date(1955, 3, 1), max_value=dt.date(2005, 12, 31)), days=st.integers(-400, 400))
+def test_register_ages_are_counted_as_of_the_validations_today(check_yaml: CheckYaml, born: dt.date, days: int) -> None:
+    """Ages and 'born in the future' are judged on the `today` the validation is given (a correction is
+    judged as of its filing day), in the generated validator and the interpreter alike."""
+    catalog = check_yaml(service_yaml("""\
+    sections:
+      - id: main
+        title: {mn: Үндсэн, en: Main}
+        fields:
+          - {id: person, type: register, min_age: 18, label: {mn: РД, en: Register}}
+    """))
+    service = catalog.services["sample"]
+    month = born.month + (20 if born.year >= 2000 else 0)
+    register = f"УБ{born.year % 100:02d}{month:02d}{born.day:02d}15"
+    eighteenth = born.replace(year=born.year + 18) if (born.month, born.day) != (2, 29) else dt.date(born.year + 18, 3, 1)
+    today = eighteenth + dt.timedelta(days=days)
+    expected = [] if today >= eighteenth else ["register_too_young"]
+    assert [e.code for e in service.validate({"person": register}, today).errors] == expected
+    assert [e.code for e in service.validator.interpret({"person": register}, today).errors] == expected
+    before_birth = born - dt.timedelta(days=1 + abs(days))
+    assert [e.code for e in service.validate({"person": register}, before_birth).errors] == ["register_future"]
+
+
 # --- generated services ------------------------------------------------------------------------
 
 def compile_generated(definition: dict[str, Any], tmp: Path) -> Service:

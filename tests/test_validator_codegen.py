@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from engine.catalog import Catalog, load_catalog
 from engine.compile import mongolia
-from engine.compile.fields import CANONICAL, canonical_pattern, date_bound, local_today, parser_spec, scalar_parser
+from engine.compile.fields import CANONICAL, canonical_pattern, date_bound, parser_spec, scalar_parser
 from engine.compile.model import Field, I18n, SubmissionError, Validation, submission_error, validation
 from engine.compile.service import Service
 from tests.conftest import CheckYaml, service_yaml
@@ -245,7 +245,7 @@ def test_the_builders_make_the_same_objects() -> None:
 
 def test_today_defaults_to_the_real_date(catalog: Catalog) -> None:
     service = catalog.services["residence-permit"]
-    check_agrees(service, {"entry_date": local_today().isoformat()}, None)
+    check_agrees(service, {"entry_date": dt.date.today().isoformat()}, None)
 
 
 # --- the fast paths' claims about the parsers ------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -67,7 +66,7 @@ def text_parser(
     max_length: int | None,
     pattern: str | None,
     normalise: Callable[[str], str] = str.strip,
-    check: Callable[[str], ParseError | None] | None = None,
+    check: Callable[[str, dt.date], ParseError | None] | None = None,
 ) -> Parser:
     compiled = re.compile(pattern) if pattern else None
 
@@ -89,7 +88,7 @@ def text_parser(
         if compiled is not None and not compiled.fullmatch(value):
             return None, ("pattern", {})
         if check is not None:
-            error = check(value)
+            error = check(value, today)
             if error is not None:
                 return None, error
         return value, None
@@ -97,8 +96,8 @@ def text_parser(
     return parse
 
 
-def _pattern_check(regex: re.Pattern[str], code: str) -> Callable[[str], ParseError | None]:
-    return lambda value: None if regex.fullmatch(value) else (code, {})
+def _pattern_check(regex: re.Pattern[str], code: str) -> Callable[[str, dt.date], ParseError | None]:
+    return lambda value, _today: None if regex.fullmatch(value) else (code, {})
 
 
 def number_parser(kind: str, minimum: Any, maximum: Any, places: int | None) -> Parser:
@@ -225,45 +224,28 @@ def multichoice_parser(values: frozenset[str], min_items: int | None, max_items:
     return parse
 
 
-_today_cache: tuple[float, dt.date] = (0.0, dt.date.min)  # (valid until, the day)
-
-
-def local_today() -> dt.date:
-    """`dt.date.today()`, remembered until the next local midnight (at most a second): a register
-    check asked for it on every answer, and it cost as much as the rest of the check."""
-    global _today_cache
-    now = time.time()
-    until, day = _today_cache
-    if now < until:
-        return day
-    day = dt.date.fromtimestamp(now)  # what dt.date.today() does
-    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).timestamp()
-    _today_cache = (min(midnight, now + 1.0), day)
-    return day
-
-
-def register_check(min_age: int | None, max_age: int | None) -> Callable[[str], ParseError | None]:
+def register_check(min_age: int | None, max_age: int | None) -> Callable[[str, dt.date], ParseError | None]:
     matched = register_matched_check(min_age, max_age)
 
-    def check(value: str) -> ParseError | None:
+    def check(value: str, today: dt.date) -> ParseError | None:
         if not mongolia.REGISTER.fullmatch(value):
             return ("register_format", {})
-        return matched(value)
+        return matched(value, today)
 
     return check
 
 
-def register_matched_check(min_age: int | None, max_age: int | None) -> Callable[[str], ParseError | None]:
+def register_matched_check(min_age: int | None, max_age: int | None) -> Callable[[str, dt.date], ParseError | None]:
     """The check of a register number already normalised and matching REGISTER: its birth date and age.
 
-    Ages are counted from the real date, not the validation's `today` (as they always were).
+    Ages and "born in the future" are counted as of the validation's `today`, like date bounds: a
+    correction is judged as of the filing day, so a birthday between filing and correcting changes nothing.
     """
 
-    def check(value: str) -> ParseError | None:
+    def check(value: str, today: dt.date) -> ParseError | None:
         born = mongolia.birth_date_of_normal(value)
         if born is None:
             return ("register_date", {})
-        today = local_today()
         if born > today:
             return ("register_future", {})
         if min_age is None and max_age is None:
@@ -278,7 +260,7 @@ def register_matched_check(min_age: int | None, max_age: int | None) -> Callable
     return check
 
 
-def _person_or_company(value: str) -> ParseError | None:
+def _person_or_company(value: str, _today: dt.date) -> ParseError | None:
     if mongolia.COMPANY_REGISTER.fullmatch(value):
         return None
     if mongolia.REGISTER.fullmatch(value) and mongolia.register_birth_date(value) is not None:
@@ -291,7 +273,7 @@ def _register_or_company_normalise(text: str) -> str:
     return value if value.isdigit() else mongolia.normalise_register(value)
 
 
-def _geo_point(value: str) -> ParseError | None:
+def _geo_point(value: str, _today: dt.date) -> ParseError | None:
     try:
         lat_text, lon_text = (part.strip() for part in value.split(","))
         lat, lon = float(lat_text), float(lon_text)

@@ -606,7 +606,7 @@ class _Generator:
         if kind == "register":
             matches = self.bind(REGISTER.fullmatch, "register")
             check = self.bind(register_matched_check(params.get("min_age"), params.get("max_age")), "register_check")
-            return f"r.__class__ is str and {matches}(r) is not None and {check}(r) is None"
+            return f"r.__class__ is str and {matches}(r) is not None and {check}(r, today) is None"
         canonical = canonical_pattern(spec)
         if canonical is not None:
             regex, longest = canonical
