@@ -147,7 +147,8 @@ def test_register_ages_are_counted_as_of_the_validations_today(check_yaml: Check
     service = catalog.services["sample"]
     month = born.month + (20 if born.year >= 2000 else 0)
     register = f"УБ{born.year % 100:02d}{month:02d}{born.day:02d}15"
-    eighteenth = born.replace(year=born.year + 18) if (born.month, born.day) != (2, 29) else dt.date(born.year + 18, 3, 1)
+    leap_day = (born.month, born.day) == (2, 29)
+    eighteenth = dt.date(born.year + 18, 3, 1) if leap_day else born.replace(year=born.year + 18)
     today = eighteenth + dt.timedelta(days=days)
     expected = [] if today >= eighteenth else ["register_too_young"]
     assert [e.code for e in service.validate({"person": register}, today).errors] == expected

@@ -133,7 +133,9 @@ def number_parser(kind: str, minimum: Any, maximum: Any, places: int | None) -> 
                 return None, (code, {})
             value: Any = int(number)
         else:
-            if places is not None and number.as_tuple().exponent < -places:  # type: ignore[operator]
+            # Trailing zeros are no places: 101.0 and "12.50" are 101 and 12.5. (The validator stores 101 as
+            # the float 101.0, and the stored answers must pass again when a guard or a correction reads them.)
+            if places is not None and number.normalize().as_tuple().exponent < -places:  # type: ignore[operator]
                 return None, ("too_many_places", {"places": places})
             value = float(number)
         if minimum is not None and value < minimum:
