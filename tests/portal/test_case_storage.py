@@ -20,7 +20,8 @@ from bench.inputs import json_submissions
 from engine.catalog import Catalog, load_catalog
 from engine.compile.service import Service
 from engine.run import audit, cases
-from engine.run.db import applications, audit_log, citizens, metadata, now, staff, uploads
+from engine.run.db import applications, audit_log, citizens, definitions, metadata, now, staff, uploads
+from engine.run.services import ServiceBook
 from tests.conftest import REPO
 from tests.portal.conftest import BACKENDS, PortalApp, build_app
 from tests.strategies import TODAY, answers_for
@@ -148,6 +149,68 @@ def test_the_prepared_insert_reports_a_duplicate_as_integrity_error_in_its_savep
         assert stored(conn, again)["answers"] == made["answers"]  # the transaction went on after the savepoint
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(applications)).scalar() == 2
+
+
+# --- remembering a definition version -----------------------------------------------------------------------------
+class Statements:
+    """The SQL text of every statement an engine runs while counting (a test-only event listener)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine, self.seen = engine, list[str]()
+
+    def __enter__(self) -> list[str]:
+        sa.event.listen(self.engine, "before_cursor_execute", self._count)
+        return self.seen
+
+    def __exit__(self, *_: object) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        self.seen.append(statement)
+
+
+def on_definitions(seen: list[str]) -> list[str]:
+    return [s for s in seen if "definitions" in s]
+
+
+def stored_version(conn: sa.Connection, service: Service) -> bool:
+    found = conn.execute(sa.select(definitions.c.version).where(definitions.c.version == service.version)).first()
+    return found is not None
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_a_version_stored_and_committed_is_not_looked_for_again(catalog_portal: PortalApp) -> None:
+    engine = catalog_portal.portal.engine
+    service = real_catalog().services[next(iter(submissions()))]
+    book = ServiceBook(real_catalog())
+    per_transaction = []
+    for _ in range(3):
+        with Statements(engine) as seen, engine.begin() as conn:
+            book.remember(conn, service)
+        per_transaction.append(len(on_definitions(seen)))
+    # Looked for and inserted; looked for and found committed; then known: no statement at all.
+    assert per_transaction == [2, 1, 0]
+    other = ServiceBook(real_catalog())  # another process: it looks once too
+    for expected in (1, 0):
+        with Statements(engine) as seen, engine.begin() as conn:
+            other.remember(conn, service)
+        assert len(on_definitions(seen)) == expected
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_a_version_inserted_by_a_transaction_that_rolled_back_is_inserted_again(catalog_portal: PortalApp) -> None:
+    engine = catalog_portal.portal.engine
+    service = real_catalog().services[next(iter(submissions()))]
+    book = ServiceBook(real_catalog())
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        book.remember(conn, service)  # inserts
+        book.remember(conn, service)  # finds its own insert, which is not known to be committed
+        raise RuntimeError("the transaction rolls back")
+    with engine.begin() as conn:
+        assert not stored_version(conn, service)
+        book.remember(conn, service)  # so it is looked for, and inserted again
+    with engine.connect() as conn:
+        assert stored_version(conn, service)
 
 
 # --- a step returns the row as stored -----------------------------------------------------------------------------
