@@ -59,11 +59,20 @@ def refusal(outcome: cases.Outcome, lang: str) -> JSONResponse:
     return JSONResponse(payload, status_code=_STATUS.get(outcome.code, 422))
 
 
-def status_of(conn: Connection, portal: Portal, app: Mapping[str, Any], who: cases.Actor, lang: str) -> dict[str, Any]:
+def status_of(
+    conn: Connection,
+    portal: Portal,
+    app: Mapping[str, Any],
+    who: cases.Actor,
+    lang: str,
+    values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`values` are the case's clean answers (cases.case_values) when the caller has them already."""
     service = portal.book.pinned(conn, app["definition_version"])
     assert service is not None
     state = service.workflow.states[app["state"]]
-    values = cases.case_values(service, app)
+    if values is None:
+        values = cases.case_values(service, app)
     return {
         "tracking": app["tracking"],
         "service": app["service_id"],
@@ -156,25 +165,13 @@ async def submit(request: Request) -> Response:
         if key is not None:
             row = conn.execute(sa.select(drafts.c.id).where(drafts.c.idempotency_key == f"{who.id}:{key}")).first()
             draft_id = row[0] if row else None
-        if draft_id is None:
+        if draft_id is None and key is None:
+            draft_id = new_draft(conn, None)  # no savepoint: nothing here can collide
+        elif draft_id is None:
             try:
                 with conn.begin_nested():
-                    draft_id = cases.create_draft(conn, who.id, service.id, answers)
-                    # a replayed request reuses the first one's files
-                    record_uploads(
-                        conn,
-                        draft_id,
-                        [
-                            (doc_id, portal.store.put(content), len(content), kind, name)
-                            for doc_id, files in attached.items()
-                            for content, kind, name in files
-                        ],
-                    )
-                    if key is not None:
-                        conn.execute(
-                            drafts.update().where(drafts.c.id == draft_id).values(idempotency_key=f"{who.id}:{key}")
-                        )
-            except IntegrityError:
+                    draft_id = new_draft(conn, f"{who.id}:{key}")
+            except IntegrityError:  # the same key in a request at the same time: that one's draft
                 row = conn.execute(sa.select(drafts.c.id).where(drafts.c.idempotency_key == f"{who.id}:{key}")).first()
                 assert row is not None
                 draft_id = row[0]
@@ -182,7 +179,21 @@ async def submit(request: Request) -> Response:
         if not outcome.ok or outcome.application is None:
             return outcome, None
         # The status is read in the submission's own transaction: one thread hop and one commit, not two.
-        return outcome, status_of(conn, portal, outcome.application, who, lang)
+        return outcome, status_of(conn, portal, outcome.application, who, lang, outcome.values)
+
+    def new_draft(conn: Connection, idempotency_key: str | None) -> int:
+        """The draft and its files; a replayed request (same key) reuses the first one's instead."""
+        draft_id = cases.create_draft(conn, who.id, service.id, answers, idempotency_key=idempotency_key)
+        record_uploads(
+            conn,
+            draft_id,
+            [
+                (doc_id, portal.store.put(content), len(content), kind, name)
+                for doc_id, files in attached.items()
+                for content, kind, name in files
+            ],
+        )
+        return draft_id
 
     outcome, payload = await portal.run(create_and_submit)
     if payload is None:
