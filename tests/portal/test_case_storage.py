@@ -128,6 +128,11 @@ def test_the_prepared_insert_stores_what_sqlalchemy_would(catalog_portal: Portal
         del mine[key], theirs[key]
     assert mine == theirs  # every column, and the answers' stored JSON text byte for byte
     assert mine["answers"] == answers
+    # What a submission builds instead of reading the new row back is what the read gives, types included.
+    with engine.connect() as conn:
+        read = stored(conn, prepared)
+    built = cases.inserted_application(prepared, row)
+    assert built == read and {k: type(v) for k, v in built.items()} == {k: type(v) for k, v in read.items()}
 
 
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
@@ -302,6 +307,77 @@ def test_case_values_are_the_validated_answers_validated_once_when_read(data: st
         if t.guard is not None:
             assert t.guard.truth(values) == t.guard.truth(expected)
     assert counting.calls == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_the_submitted_values_are_what_validating_the_stored_answers_gives(data: st.DataObject) -> None:
+    """A submission hands its validation on (CaseValues with values) instead of validating the stored answers again."""
+    service = data.draw(st.sampled_from(sorted(real_catalog().services.values(), key=lambda s: s.id)))
+    validation = service.validate(data.draw(answers_for(service)), TODAY)
+    stored_answers = cases._stored(validation.values)
+    again = service.validate(stored_answers, TODAY)
+    assert dict(again.values) == dict(validation.values)
+    given_values = cases.CaseValues(service, stored_answers, TODAY, validation.values)
+    lazy = cases.CaseValues(service, stored_answers, TODAY)
+    assert dict(given_values) == dict(lazy)
+    for t in service.workflow.transitions:
+        if t.guard is not None:
+            assert t.guard.truth(given_values) == t.guard.truth(lazy)
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_the_json_status_of_a_submission_is_the_same_with_the_values_handed_on(catalog_portal: PortalApp) -> None:
+    from engine.run.web.api import status_of
+
+    engine = catalog_portal.portal.engine
+    with engine.begin() as conn:
+        citizen = new_citizen(conn, f"dev:status:{now()}")
+    for service_id, found in list(submissions().items())[::4]:
+        outcome = submit(catalog_portal, citizen, real_catalog().services[service_id], found[0])
+        assert outcome.ok and outcome.application is not None and outcome.values is not None, service_id
+        with engine.connect() as conn:
+            app = stored(conn, outcome.application["id"])
+            assert app == dict(outcome.application)
+            handed = status_of(conn, catalog_portal.portal, app, citizen, "mn", outcome.values)
+            assert handed == status_of(conn, catalog_portal.portal, app, citizen, "mn"), service_id
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_the_prepared_reads_of_a_submission_give_what_sqlalchemy_gives(catalog_portal: PortalApp) -> None:
+    engine = catalog_portal.portal.engine
+    with engine.begin() as conn:
+        citizen = new_citizen(conn, f"dev:reads:{now()}")
+    service_id, found = next(iter(submissions().items()))
+    outcome = submit(catalog_portal, citizen, real_catalog().services[service_id], found[0])
+    assert outcome.application is not None
+    app = outcome.application
+    with engine.connect() as conn:
+        files = [dict(r) for r in conn.execute(
+            sa.select(uploads).where(uploads.c.draft_id == app["draft_id"]).order_by(uploads.c.id)).mappings()]
+        assert files and cases.draft_uploads(conn, app["draft_id"]) == files
+        records = [dict(r) for r in conn.execute(
+            sa.select(audit_log).where(audit_log.c.application_id == app["id"]).order_by(audit_log.c.id)).mappings()]
+        assert records and audit.history(conn, app["id"]) == records
+        assert cases.draft_uploads(conn, 10**9) == [] and audit.history(conn, 10**9) == []
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_a_notice_profile_is_read_with_the_account_phone_in_one_statement(catalog_portal: PortalApp) -> None:
+    from engine.run.notify import inbox
+
+    engine = catalog_portal.portal.engine
+    with engine.begin() as conn:
+        citizen = new_citizen(conn, f"dev:profile:{now()}")
+        conn.execute(citizens.update().where(citizens.c.id == citizen.id).values(phone="99112233"))
+    with engine.begin() as conn:
+        assert inbox.profile(conn, citizen.id) == inbox.Profile(phone="99112233")  # no profile: the account's phone
+        chosen = inbox.Profile("email", "en", "a@example.mn", "88001122")
+        inbox.save_profile(conn, citizen.id, chosen)
+        assert inbox.profile(conn, citizen.id) == chosen
+        assert inbox.profile(conn, 10**9) == inbox.Profile()  # no such account, no profile
+        inbox.save_profile(conn, 10**9, chosen)  # a profile without an account (no foreign key)
+        assert inbox.profile(conn, 10**9) == chosen
 
 
 # --- the audit chain --------------------------------------------------------------------------------------------------
