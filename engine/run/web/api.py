@@ -160,6 +160,15 @@ async def submit(request: Request) -> Response:
     if problems:
         return JSONResponse({"error": "documents_invalid", "documents": problems}, status_code=422)
 
+    # Stored before the transaction, as the files' bytes do not depend on it: the writers' lock is not held
+    # while they are hashed and written. The store is content-addressed, so a replay (whose draft keeps the
+    # first request's files) writes nothing new for the same files.
+    files = [
+        (doc_id, portal.store.put(content), len(content), kind, name)
+        for doc_id, attached_files in attached.items()
+        for content, kind, name in attached_files
+    ]
+
     def create_and_submit(conn: Connection) -> tuple[cases.Outcome, dict[str, Any] | None]:
         draft_id = None
         if key is not None:
@@ -184,15 +193,7 @@ async def submit(request: Request) -> Response:
     def new_draft(conn: Connection, idempotency_key: str | None) -> int:
         """The draft and its files; a replayed request (same key) reuses the first one's instead."""
         draft_id = cases.create_draft(conn, who.id, service.id, answers, idempotency_key=idempotency_key)
-        record_uploads(
-            conn,
-            draft_id,
-            [
-                (doc_id, portal.store.put(content), len(content), kind, name)
-                for doc_id, files in attached.items()
-                for content, kind, name in files
-            ],
-        )
+        record_uploads(conn, draft_id, files)
         return draft_id
 
     outcome, payload = await portal.run(create_and_submit)
