@@ -45,7 +45,8 @@ from engine.run.web.app import Portal, create_app
 
 REPO = Path(__file__).resolve().parent.parent
 # For work on one request: BENCH_HTTP_ONLY=get runs the GET rows only (wrk on httptools, then in-process),
-# =layers the in-process GET rows only. Unset (the default, and what `make bench` runs): every row.
+# =layers the in-process GET rows only, =post the POST rows only (wrk on httptools, then in-process layer by
+# layer). Unset (the default, and what `make bench` runs): every row.
 _ONLY = os.environ.get("BENCH_HTTP_ONLY", "")
 
 
@@ -274,6 +275,8 @@ def _in_process(
     ):
         if _ONLY in ("get", "layers") and method != "GET":
             continue
+        if _ONLY == "post" and method != "POST":
+            continue
         base = f"in-process bare {method}: whole request"
         values = whole_request(bare, bare_request, count, rounds, expect)
         median, p10, p90 = spread(values)
@@ -309,7 +312,7 @@ def run(quick: bool, scratch: Path, facts: dict[str, str]) -> Section:
     seconds = 3 if quick else 10
     connections = 16
     configs = [("httptools", 1)] if quick else [("httptools", 1), ("httptools", 2), ("h11", 1), ("h11", 2)]
-    if _ONLY == "get":
+    if _ONLY in ("get", "post"):
         configs = [c for c in configs if c[0] == "httptools"]
     elif _ONLY == "layers":
         configs = []
@@ -324,21 +327,23 @@ def run(quick: bool, scratch: Path, facts: dict[str, str]) -> Section:
             post_url = f"{portal.url}/api/services/{service.id}/applications"
             page = _probe(get_url, headers, None, 200)
             sizes["portal GET"] = len(page)
-            if not _ONLY:
+            if _ONLY in ("", "post"):
                 sizes["portal POST"] = len(_probe(post_url, {**headers, **json_headers}, body, 201))
             bare_env.setdefault("BENCH_BARE_TEMPLATE", _in_page(page.decode(), _unrolled_source(views)))
-            get = _wrk(get_url, seconds, connections, headers, None, scratch)
-            post = None if _ONLY else _wrk(post_url, seconds, connections, {**headers, **json_headers}, body, scratch)
+            get = None if _ONLY == "post" else _wrk(get_url, seconds, connections, headers, None, scratch)
+            post = (_wrk(post_url, seconds, connections, {**headers, **json_headers}, body, scratch)
+                    if _ONLY in ("", "post") else None)
         finally:
             portal.stop()
         bare = Server("bench.http_apps:bare", workers, http, bare_env)
         try:
             sizes["bare GET"] = len(_probe(f"{bare.url}/bare-form", {}, None, 200))
-            if not _ONLY:
+            if _ONLY in ("", "post"):
                 sizes["bare POST"] = len(_probe(f"{bare.url}/bare/{service.id}", json_headers, body, 201))
-            bare_get = _wrk(f"{bare.url}/bare-form", seconds, connections, {}, None, scratch)
+            bare_get = None if _ONLY == "post" else _wrk(f"{bare.url}/bare-form", seconds, connections, {}, None,
+                                                         scratch)
             bare_post = (_wrk(f"{bare.url}/bare/{service.id}", seconds, connections, json_headers, body, scratch)
-                         if not _ONLY else None)
+                         if _ONLY in ("", "post") else None)
         finally:
             bare.stop()
         bare_post_name = f"bare POST (parse, store documents, insert), {label}"

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.run.db import PreparedInsert, audit_log, now
+from engine.run.db import PreparedInsert, PreparedSelect, audit_log, now
 
 GENESIS = "0" * 64
 _FIELDS = ("application_id", "at", "actor", "role", "office", "action", "from_state", "to_state", "comment")
@@ -108,8 +108,12 @@ def verify(conn: Connection) -> tuple[int, list[Break]]:
     return count, breaks
 
 
+# A case's records in order, on the driver's cursor for SQLite (the JSON status reads it on every submission).
+_HISTORY = PreparedSelect(
+    sa.select(audit_log).where(audit_log.c.application_id == sa.bindparam("application_id")).order_by(audit_log.c.id),
+    ("application_id",),
+)
+
+
 def history(conn: Connection, application_id: int) -> list[Mapping[str, Any]]:
-    rows = conn.execute(
-        sa.select(audit_log).where(audit_log.c.application_id == application_id).order_by(audit_log.c.id)
-    ).mappings()
-    return [dict(r) for r in rows]
+    return list(_HISTORY.all(conn, application_id))

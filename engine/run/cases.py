@@ -23,7 +23,7 @@ from engine.compile.service import Service
 from engine.compile.workflow import BACK, Transition
 from engine.run import audit, effects
 from engine.run.calendar import default_calendar
-from engine.run.db import PreparedInsert, applications, drafts, now, staff, uploads
+from engine.run.db import PreparedInsert, PreparedSelect, applications, drafts, now, staff, uploads
 from engine.run.services import ServiceBook
 
 _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -53,7 +53,12 @@ _DRAFT_OF = sa.select(drafts).where(
     drafts.c.id == sa.bindparam("draft_id"), drafts.c.citizen_id == sa.bindparam("citizen_id")
 )
 _DRAFT_OF_FOR_UPDATE = _DRAFT_OF.with_for_update()
-_DRAFT_UPLOADS = sa.select(uploads).where(uploads.c.draft_id == sa.bindparam("draft_id")).order_by(uploads.c.id)
+# On SQLite (no FOR UPDATE there: its writer lock serialises submissions) on the driver's cursor.
+_DRAFT_TO_SUBMIT = PreparedSelect(_DRAFT_OF_FOR_UPDATE, ("draft_id", "citizen_id"))
+_DRAFT_UPLOADS = PreparedSelect(
+    sa.select(uploads).where(uploads.c.draft_id == sa.bindparam("draft_id")).order_by(uploads.c.id), ("draft_id",)
+)
+insert_draft = PreparedInsert(drafts)
 _ATTACH_UPLOADS = (
     uploads.update()
     .where(uploads.c.draft_id == sa.bindparam("match_draft"))
@@ -108,21 +113,24 @@ def create_draft(
     answers: Mapping[str, Any],
     application_id: int | None = None,
     definition_version: str | None = None,
+    idempotency_key: str | None = None,
 ) -> int:
+    """A new draft's id. An `idempotency_key` already taken raises IntegrityError (callers use a savepoint)."""
     stamp = now()
-    result = conn.execute(
-        drafts.insert().values(
-            citizen_id=citizen_id,
-            service_id=service_id,
-            answers=dict(answers),
-            application_id=application_id,
-            definition_version=definition_version,
-            submitted=False,
-            created_at=stamp,
-            updated_at=stamp,
-        )
+    return insert_draft(
+        conn,
+        {
+            "citizen_id": citizen_id,
+            "service_id": service_id,
+            "answers": dict(answers),
+            "application_id": application_id,
+            "idempotency_key": idempotency_key,
+            "definition_version": definition_version,
+            "submitted": False,
+            "created_at": stamp,
+            "updated_at": stamp,
+        },
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def get_draft(conn: Connection, draft_id: int, citizen_id: int) -> Mapping[str, Any] | None:
@@ -150,8 +158,7 @@ def citizen_drafts(conn: Connection, citizen_id: int) -> list[Mapping[str, Any]]
 
 
 def draft_uploads(conn: Connection, draft_id: int) -> list[Mapping[str, Any]]:
-    rows = conn.execute(_DRAFT_UPLOADS, {"draft_id": draft_id}).mappings()
-    return [dict(r) for r in rows]
+    return list(_DRAFT_UPLOADS.all(conn, draft_id))
 
 
 def application_uploads(conn: Connection, application_id: int) -> list[Mapping[str, Any]]:
@@ -173,8 +180,7 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
 
     Idempotent: submitting the same draft again returns the application it already made.
     """
-    query = _DRAFT_OF_FOR_UPDATE if conn.dialect.name == "postgresql" else _DRAFT_OF
-    draft = conn.execute(query, {"draft_id": draft_id, "citizen_id": citizen.id}).mappings().first()
+    draft = _DRAFT_TO_SUBMIT.first(conn, draft_id, citizen.id)
     if draft is None:
         return Outcome(False, "not_found")
     if draft["application_id"] is not None:
@@ -238,9 +244,20 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
         from_state=None,
         to_state=workflow.initial,
     )
-    app = get_application(conn, app_id) or {}
+    app = inserted_application(app_id, row)
     effects.after_submit(conn, book, app)  # notices and documents (issue 8)
+    # The steps' guards validate the stored answers again rather than reuse `validation`: a decimal stored as
+    # JSON can validate differently from the submitted text (ub-common-minerals-licence: 101 stored as 101.0
+    # fails with too_many_places), so reusing it would change what the guards and the JSON status see.
     return Outcome(True, application=_system_steps(conn, book, service, app, today, None))
+
+
+def inserted_application(app_id: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    """What `get_application` reads back right after `insert_application(conn, row)` gave `app_id`, without the read.
+
+    Every column is the value inserted; the answers are JSON as `_stored` makes them, which read back equal.
+    """
+    return {"id": app_id, **{name: row[name] for name in insert_application.columns}}
 
 
 def _resubmit(conn: Connection, book: ServiceBook, draft: Mapping[str, Any], citizen: Actor, today: dt.date) -> Outcome:

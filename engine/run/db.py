@@ -197,25 +197,41 @@ class PreparedSelect:
         self._by_dialect: weakref.WeakKeyDictionary[Dialect, _PreparedRead] = weakref.WeakKeyDictionary()
 
     def first(self, conn: Connection, *values: Any) -> dict[str, Any] | None:
+        found = self._rows(conn, values, one=True)
+        return found[0] if found else None
+
+    def all(self, conn: Connection, *values: Any) -> list[dict[str, Any]]:
+        """Every row, in the statement's order (what `[dict(r) for r in ….mappings()]` gives)."""
+        return self._rows(conn, values, one=False)
+
+    def _rows(self, conn: Connection, values: tuple[Any, ...], one: bool) -> list[dict[str, Any]]:
         dialect = conn.dialect
         if dialect.paramstyle != "qmark":
-            row = conn.execute(self.statement, dict(zip(self.parameters, values, strict=True))).mappings().first()
-            return dict(row) if row else None
+            result = conn.execute(self.statement, dict(zip(self.parameters, values, strict=True))).mappings()
+            if one:
+                row = result.first()
+                return [dict(row)] if row else []
+            return [dict(r) for r in result]
         prepared = self._by_dialect.get(dialect)
         if prepared is None:
             prepared = self._by_dialect[dialect] = self._prepare(dialect)
         sql, names, processors = prepared
         cursor = conn.connection.driver_connection.execute(sql, values)  # type: ignore[union-attr]
         try:
-            found = cursor.fetchone()
+            if one:
+                row = cursor.fetchone()
+                found = [] if row is None else [row]
+            else:
+                found = cursor.fetchall()
         finally:
             cursor.close()
-        if found is None:
-            return None
-        out = list(found)
-        for index, process in processors:
-            out[index] = process(out[index])
-        return dict(zip(names, out, strict=True))
+        out = []
+        for row in found:
+            fields = list(row)
+            for index, process in processors:
+                fields[index] = process(fields[index])
+            out.append(dict(zip(names, fields, strict=True)))
+        return out
 
     def _prepare(self, dialect: Dialect) -> _PreparedRead:
         compiled = self.statement.compile(dialect=dialect)

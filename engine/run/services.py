@@ -8,11 +8,12 @@ recompiled from the stored definition if this process never saw it.
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine, RootTransaction
 from sqlalchemy.exc import IntegrityError
 
 from engine.catalog import Catalog
@@ -20,11 +21,19 @@ from engine.compile.service import Service, ServiceCompiler
 from engine.load.yaml_source import Document
 from engine.run.db import definitions, now
 
+_STORED_VERSION = sa.select(definitions.c.version).where(definitions.c.version == sa.bindparam("version"))
+
 
 class ServiceBook:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._by_version: dict[str, Service] = {}
+        # Versions known to be stored, and committed, in each database: definitions are never deleted, so
+        # once a transaction has seen the row committed, no later submit needs to look for it again.
+        self._stored: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+        # The transaction that inserted a version, until a later transaction sees the row: that one's row
+        # is not known to be committed (the transaction may still roll back).
+        self._inserted_by: dict[str, weakref.ref[RootTransaction]] = {}
         self.use(catalog)
 
     def use(self, catalog: Catalog) -> None:
@@ -41,9 +50,23 @@ class ServiceBook:
         return self.catalog.services.get(service_id)
 
     def remember(self, conn: Connection, service: Service) -> None:
-        """Keep the resolved definition of a version that a case is about to be pinned to."""
-        found = conn.execute(sa.select(definitions.c.version).where(definitions.c.version == service.version)).first()
+        """Keep the resolved definition of a version that a case is about to be pinned to.
+
+        One SELECT per version and database in this process until a transaction finds the row committed;
+        after that, no statement (the SELECT was about a tenth of a submission's database work).
+        """
+        known = self._stored.get(conn.engine)
+        if known is None:
+            known = self._stored[conn.engine] = set()
+        if service.version in known:
+            return
+        found = conn.execute(_STORED_VERSION, {"version": service.version}).first()
         if found is not None:
+            inserter = self._inserted_by.get(service.version)
+            if inserter is None or inserter() is not conn.get_transaction():  # committed, not our own insert
+                self._inserted_by.pop(service.version, None)
+                if not _one_database_per_connection(conn.engine):
+                    known.add(service.version)
             return
         try:
             with conn.begin_nested():
@@ -55,6 +78,9 @@ class ServiceBook:
                         created_at=now(),
                     )
                 )
+            root = conn.get_transaction()
+            if root is not None:
+                self._inserted_by[service.version] = weakref.ref(root)
         except IntegrityError:
             pass  # another request stored the same version first
 
@@ -80,6 +106,11 @@ class ServiceBook:
         doc = Document(f"<stored definition {version}>", "", data)
         compiler = ServiceCompiler(doc, self.catalog.registries, {})
         return compiler.compile()
+
+
+def _one_database_per_connection(engine: Engine) -> bool:
+    """An in-memory SQLite engine: each pooled connection (one per thread) is a database of its own."""
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 def _jsonable(value: Any) -> Any:

@@ -20,7 +20,8 @@ from bench.inputs import json_submissions
 from engine.catalog import Catalog, load_catalog
 from engine.compile.service import Service
 from engine.run import audit, cases
-from engine.run.db import applications, audit_log, citizens, metadata, now, staff, uploads
+from engine.run.db import applications, audit_log, citizens, definitions, metadata, now, staff, uploads
+from engine.run.services import ServiceBook
 from tests.conftest import REPO
 from tests.portal.conftest import BACKENDS, PortalApp, build_app
 from tests.strategies import TODAY, answers_for
@@ -127,6 +128,11 @@ def test_the_prepared_insert_stores_what_sqlalchemy_would(catalog_portal: Portal
         del mine[key], theirs[key]
     assert mine == theirs  # every column, and the answers' stored JSON text byte for byte
     assert mine["answers"] == answers
+    # What a submission builds instead of reading the new row back is what the read gives, types included.
+    with engine.connect() as conn:
+        read = stored(conn, prepared)
+    built = cases.inserted_application(prepared, row)
+    assert built == read and {k: type(v) for k, v in built.items()} == {k: type(v) for k, v in read.items()}
 
 
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
@@ -148,6 +154,68 @@ def test_the_prepared_insert_reports_a_duplicate_as_integrity_error_in_its_savep
         assert stored(conn, again)["answers"] == made["answers"]  # the transaction went on after the savepoint
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(applications)).scalar() == 2
+
+
+# --- remembering a definition version -----------------------------------------------------------------------------
+class Statements:
+    """The SQL text of every statement an engine runs while counting (a test-only event listener)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine, self.seen = engine, list[str]()
+
+    def __enter__(self) -> list[str]:
+        sa.event.listen(self.engine, "before_cursor_execute", self._count)
+        return self.seen
+
+    def __exit__(self, *_: object) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        self.seen.append(statement)
+
+
+def on_definitions(seen: list[str]) -> list[str]:
+    return [s for s in seen if "definitions" in s]
+
+
+def stored_version(conn: sa.Connection, service: Service) -> bool:
+    found = conn.execute(sa.select(definitions.c.version).where(definitions.c.version == service.version)).first()
+    return found is not None
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_a_version_stored_and_committed_is_not_looked_for_again(catalog_portal: PortalApp) -> None:
+    engine = catalog_portal.portal.engine
+    service = real_catalog().services[next(iter(submissions()))]
+    book = ServiceBook(real_catalog())
+    per_transaction = []
+    for _ in range(3):
+        with Statements(engine) as seen, engine.begin() as conn:
+            book.remember(conn, service)
+        per_transaction.append(len(on_definitions(seen)))
+    # Looked for and inserted; looked for and found committed; then known: no statement at all.
+    assert per_transaction == [2, 1, 0]
+    other = ServiceBook(real_catalog())  # another process: it looks once too
+    for expected in (1, 0):
+        with Statements(engine) as seen, engine.begin() as conn:
+            other.remember(conn, service)
+        assert len(on_definitions(seen)) == expected
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_a_version_inserted_by_a_transaction_that_rolled_back_is_inserted_again(catalog_portal: PortalApp) -> None:
+    engine = catalog_portal.portal.engine
+    service = real_catalog().services[next(iter(submissions()))]
+    book = ServiceBook(real_catalog())
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        book.remember(conn, service)  # inserts
+        book.remember(conn, service)  # finds its own insert, which is not known to be committed
+        raise RuntimeError("the transaction rolls back")
+    with engine.begin() as conn:
+        assert not stored_version(conn, service)
+        book.remember(conn, service)  # so it is looked for, and inserted again
+    with engine.connect() as conn:
+        assert stored_version(conn, service)
 
 
 # --- a step returns the row as stored -----------------------------------------------------------------------------
@@ -239,6 +307,43 @@ def test_case_values_are_the_validated_answers_validated_once_when_read(data: st
         if t.guard is not None:
             assert t.guard.truth(values) == t.guard.truth(expected)
     assert counting.calls == 1
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_the_prepared_reads_of_a_submission_give_what_sqlalchemy_gives(catalog_portal: PortalApp) -> None:
+    engine = catalog_portal.portal.engine
+    with engine.begin() as conn:
+        citizen = new_citizen(conn, f"dev:reads:{now()}")
+    service_id, found = next(iter(submissions().items()))
+    outcome = submit(catalog_portal, citizen, real_catalog().services[service_id], found[0])
+    assert outcome.application is not None
+    app = outcome.application
+    with engine.connect() as conn:
+        files = [dict(r) for r in conn.execute(
+            sa.select(uploads).where(uploads.c.draft_id == app["draft_id"]).order_by(uploads.c.id)).mappings()]
+        assert files and cases.draft_uploads(conn, app["draft_id"]) == files
+        records = [dict(r) for r in conn.execute(
+            sa.select(audit_log).where(audit_log.c.application_id == app["id"]).order_by(audit_log.c.id)).mappings()]
+        assert records and audit.history(conn, app["id"]) == records
+        assert cases.draft_uploads(conn, 10**9) == [] and audit.history(conn, 10**9) == []
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_a_notice_profile_is_read_with_the_account_phone_in_one_statement(catalog_portal: PortalApp) -> None:
+    from engine.run.notify import inbox
+
+    engine = catalog_portal.portal.engine
+    with engine.begin() as conn:
+        citizen = new_citizen(conn, f"dev:profile:{now()}")
+        conn.execute(citizens.update().where(citizens.c.id == citizen.id).values(phone="99112233"))
+    with engine.begin() as conn:
+        assert inbox.profile(conn, citizen.id) == inbox.Profile(phone="99112233")  # no profile: the account's phone
+        chosen = inbox.Profile("email", "en", "a@example.mn", "88001122")
+        inbox.save_profile(conn, citizen.id, chosen)
+        assert inbox.profile(conn, citizen.id) == chosen
+        assert inbox.profile(conn, 10**9) == inbox.Profile()  # no such account, no profile
+        inbox.save_profile(conn, 10**9, chosen)  # a profile without an account (no foreign key)
+        assert inbox.profile(conn, 10**9) == chosen
 
 
 # --- the audit chain --------------------------------------------------------------------------------------------------

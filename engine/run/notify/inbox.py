@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.run import outbox
-from engine.run.db import citizens, now
+from engine.run.db import PreparedInsert, citizens, now
 from engine.run.delivery_db import inbox, notification_profiles
 from engine.run.notify.messages import Notice
 
@@ -29,14 +29,35 @@ class Profile:
     phone: str | None = None
 
 
+# Built once and run with parameters (SQLAlchemy's statement cache): building a statement per notice cost
+# more than the database's work. The profile and, for a citizen without one, the account's phone, in one read.
+_PROFILE = (
+    sa.select(
+        notification_profiles.c.citizen_id.label("has_profile"),
+        notification_profiles.c.channel,
+        notification_profiles.c.language,
+        notification_profiles.c.email,
+        notification_profiles.c.phone,
+        citizens.c.phone.label("account_phone"),
+    )
+    .select_from(citizens)
+    .outerjoin(notification_profiles, notification_profiles.c.citizen_id == citizens.c.id)
+    .where(citizens.c.id == sa.bindparam("citizen_id"))
+)
+_PROFILE_ONLY = sa.select(notification_profiles).where(notification_profiles.c.citizen_id == sa.bindparam("citizen_id"))
+_INSERT = PreparedInsert(inbox)
+
+
 def profile(conn: Connection, citizen_id: int) -> Profile:
-    row = conn.execute(
-        sa.select(notification_profiles).where(notification_profiles.c.citizen_id == citizen_id)
-    ).mappings().first()
-    if row is None:
-        phone = conn.execute(sa.select(citizens.c.phone).where(citizens.c.id == citizen_id)).scalar()
-        return Profile(phone=phone)
-    return Profile(row["channel"], row["language"], row["email"], row["phone"])
+    row = conn.execute(_PROFILE, {"citizen_id": citizen_id}).first()
+    if row is None:  # no such account (the profiles table has no foreign key): a profile row alone, if any
+        alone = conn.execute(_PROFILE_ONLY, {"citizen_id": citizen_id}).mappings().first()
+        if alone is None:
+            return Profile()
+        return Profile(alone["channel"], alone["language"], alone["email"], alone["phone"])
+    if row.has_profile is None:
+        return Profile(phone=row.account_phone)
+    return Profile(row.channel, row.language, row.email, row.phone)
 
 
 def save_profile(conn: Connection, citizen_id: int, chosen: Profile) -> None:
@@ -56,15 +77,7 @@ def save_profile(conn: Connection, citizen_id: int, chosen: Profile) -> None:
 
 def tell_citizen(conn: Connection, citizen_id: int, notice: Notice, key: str, application_id: int | None) -> None:
     """The inbox always; plus email or SMS when the citizen chose it and gave an address."""
-    conn.execute(
-        inbox.insert().values(
-            citizen_id=citizen_id,
-            application_id=application_id,
-            event=notice.event,
-            message={"subject": dict(notice.subject), "body": dict(notice.body)},
-            created_at=now(),
-        )
-    )
+    _INSERT(conn, _row(notice, application_id, citizen_id=citizen_id))
     chosen = profile(conn, citizen_id)
     lang = chosen.language
     if chosen.channel == "email" and chosen.email:
@@ -76,15 +89,22 @@ def tell_citizen(conn: Connection, citizen_id: int, notice: Notice, key: str, ap
 
 
 def tell_office(conn: Connection, office: str, notice: Notice, application_id: int | None) -> None:
-    conn.execute(
-        inbox.insert().values(
-            office=office,
-            application_id=application_id,
-            event=notice.event,
-            message={"subject": dict(notice.subject), "body": dict(notice.body)},
-            created_at=now(),
-        )
-    )
+    _INSERT(conn, _row(notice, application_id, office=office))
+
+
+def _row(
+    notice: Notice, application_id: int | None, citizen_id: int | None = None, office: str | None = None
+) -> dict[str, Any]:
+    """An unread inbox row for a citizen or an office (every column: the prepared insert writes them all)."""
+    return {
+        "citizen_id": citizen_id,
+        "office": office,
+        "application_id": application_id,
+        "event": notice.event,
+        "message": {"subject": dict(notice.subject), "body": dict(notice.body)},
+        "read_at": None,
+        "created_at": now(),
+    }
 
 
 def citizen_inbox(conn: Connection, citizen_id: int, limit: int = 100) -> list[Mapping[str, Any]]:

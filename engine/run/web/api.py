@@ -151,30 +151,27 @@ async def submit(request: Request) -> Response:
     if problems:
         return JSONResponse({"error": "documents_invalid", "documents": problems}, status_code=422)
 
+    # Stored before the transaction, as the files' bytes do not depend on it: the writers' lock is not held
+    # while they are hashed and written. The store is content-addressed, so a replay (whose draft keeps the
+    # first request's files) writes nothing new for the same files.
+    files = [
+        (doc_id, portal.store.put(content), len(content), kind, name)
+        for doc_id, attached_files in attached.items()
+        for content, kind, name in attached_files
+    ]
+
     def create_and_submit(conn: Connection) -> tuple[cases.Outcome, dict[str, Any] | None]:
         draft_id = None
         if key is not None:
             row = conn.execute(sa.select(drafts.c.id).where(drafts.c.idempotency_key == f"{who.id}:{key}")).first()
             draft_id = row[0] if row else None
-        if draft_id is None:
+        if draft_id is None and key is None:
+            draft_id = new_draft(conn, None)  # no savepoint: nothing here can collide
+        elif draft_id is None:
             try:
                 with conn.begin_nested():
-                    draft_id = cases.create_draft(conn, who.id, service.id, answers)
-                    # a replayed request reuses the first one's files
-                    record_uploads(
-                        conn,
-                        draft_id,
-                        [
-                            (doc_id, portal.store.put(content), len(content), kind, name)
-                            for doc_id, files in attached.items()
-                            for content, kind, name in files
-                        ],
-                    )
-                    if key is not None:
-                        conn.execute(
-                            drafts.update().where(drafts.c.id == draft_id).values(idempotency_key=f"{who.id}:{key}")
-                        )
-            except IntegrityError:
+                    draft_id = new_draft(conn, f"{who.id}:{key}")
+            except IntegrityError:  # the same key in a request at the same time: that one's draft
                 row = conn.execute(sa.select(drafts.c.id).where(drafts.c.idempotency_key == f"{who.id}:{key}")).first()
                 assert row is not None
                 draft_id = row[0]
@@ -183,6 +180,12 @@ async def submit(request: Request) -> Response:
             return outcome, None
         # The status is read in the submission's own transaction: one thread hop and one commit, not two.
         return outcome, status_of(conn, portal, outcome.application, who, lang)
+
+    def new_draft(conn: Connection, idempotency_key: str | None) -> int:
+        """The draft and its files; a replayed request (same key) reuses the first one's instead."""
+        draft_id = cases.create_draft(conn, who.id, service.id, answers, idempotency_key=idempotency_key)
+        record_uploads(conn, draft_id, files)
+        return draft_id
 
     outcome, payload = await portal.run(create_and_submit)
     if payload is None:
