@@ -90,6 +90,9 @@ class Outcome:
     errors: tuple[SubmissionError, ...] = ()
     missing_documents: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    # The application's clean answers as of its filing day, when the operation has them at hand (a new
+    # submission): readers of the outcome need not validate the answers again.
+    values: Mapping[str, Any] | None = None
 
 
 def is_working_day(day: dt.date) -> bool:
@@ -245,11 +248,12 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
         to_state=workflow.initial,
     )
     app = inserted_application(app_id, row)
+    # The answers as of the filing day are what was just validated, unless the day turned between
+    # `today` and the stamp (the date bounds are then judged as of the stamp's day, as for any case).
+    values = CaseValues(service, app["answers"], filed_on(app), validation.values if filed_on(app) == today else None)
     effects.after_submit(conn, book, app)  # notices and documents (issue 8)
-    # The steps' guards validate the stored answers again rather than reuse `validation`: a decimal stored as
-    # JSON can validate differently from the submitted text (ub-common-minerals-licence: 101 stored as 101.0
-    # fails with too_many_places), so reusing it would change what the guards and the JSON status see.
-    return Outcome(True, application=_system_steps(conn, book, service, app, today, None))
+    latest = _system_steps(conn, book, service, app, today, values)  # system steps do not change answers
+    return Outcome(True, application=latest, values=values)
 
 
 def inserted_application(app_id: int, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -567,11 +571,14 @@ class CaseValues(Mapping[str, Any]):
 
     __slots__ = ("_answers", "_day", "_service", "_values")
 
-    def __init__(self, service: Service, answers: Mapping[str, Any], day: dt.date) -> None:
+    def __init__(
+        self, service: Service, answers: Mapping[str, Any], day: dt.date, values: Mapping[str, Any] | None = None
+    ) -> None:
+        """`values`, when given, are what validating `answers` as of `day` gives (the caller just did)."""
         self._service = service
         self._answers = answers
         self._day = day
-        self._values: Mapping[str, Any] | None = None
+        self._values = values
 
     def _validated(self) -> Mapping[str, Any]:
         if self._values is None:

@@ -309,6 +309,40 @@ def test_case_values_are_the_validated_answers_validated_once_when_read(data: st
     assert counting.calls == 1
 
 
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_the_submitted_values_are_what_validating_the_stored_answers_gives(data: st.DataObject) -> None:
+    """A submission hands its validation on (CaseValues with values) instead of validating the stored answers again."""
+    service = data.draw(st.sampled_from(sorted(real_catalog().services.values(), key=lambda s: s.id)))
+    validation = service.validate(data.draw(answers_for(service)), TODAY)
+    stored_answers = cases._stored(validation.values)
+    again = service.validate(stored_answers, TODAY)
+    assert dict(again.values) == dict(validation.values)
+    given_values = cases.CaseValues(service, stored_answers, TODAY, validation.values)
+    lazy = cases.CaseValues(service, stored_answers, TODAY)
+    assert dict(given_values) == dict(lazy)
+    for t in service.workflow.transitions:
+        if t.guard is not None:
+            assert t.guard.truth(given_values) == t.guard.truth(lazy)
+
+
+@pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
+def test_the_json_status_of_a_submission_is_the_same_with_the_values_handed_on(catalog_portal: PortalApp) -> None:
+    from engine.run.web.api import status_of
+
+    engine = catalog_portal.portal.engine
+    with engine.begin() as conn:
+        citizen = new_citizen(conn, f"dev:status:{now()}")
+    for service_id, found in list(submissions().items())[::4]:
+        outcome = submit(catalog_portal, citizen, real_catalog().services[service_id], found[0])
+        assert outcome.ok and outcome.application is not None and outcome.values is not None, service_id
+        with engine.connect() as conn:
+            app = stored(conn, outcome.application["id"])
+            assert app == dict(outcome.application)
+            handed = status_of(conn, catalog_portal.portal, app, citizen, "mn", outcome.values)
+            assert handed == status_of(conn, catalog_portal.portal, app, citizen, "mn"), service_id
+
+
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 def test_the_prepared_reads_of_a_submission_give_what_sqlalchemy_gives(catalog_portal: PortalApp) -> None:
     engine = catalog_portal.portal.engine

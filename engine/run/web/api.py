@@ -59,11 +59,20 @@ def refusal(outcome: cases.Outcome, lang: str) -> JSONResponse:
     return JSONResponse(payload, status_code=_STATUS.get(outcome.code, 422))
 
 
-def status_of(conn: Connection, portal: Portal, app: Mapping[str, Any], who: cases.Actor, lang: str) -> dict[str, Any]:
+def status_of(
+    conn: Connection,
+    portal: Portal,
+    app: Mapping[str, Any],
+    who: cases.Actor,
+    lang: str,
+    values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`values` are the case's clean answers (cases.case_values) when the caller has them already."""
     service = portal.book.pinned(conn, app["definition_version"])
     assert service is not None
     state = service.workflow.states[app["state"]]
-    values = cases.case_values(service, app)
+    if values is None:
+        values = cases.case_values(service, app)
     return {
         "tracking": app["tracking"],
         "service": app["service_id"],
@@ -179,7 +188,7 @@ async def submit(request: Request) -> Response:
         if not outcome.ok or outcome.application is None:
             return outcome, None
         # The status is read in the submission's own transaction: one thread hop and one commit, not two.
-        return outcome, status_of(conn, portal, outcome.application, who, lang)
+        return outcome, status_of(conn, portal, outcome.application, who, lang, outcome.values)
 
     def new_draft(conn: Connection, idempotency_key: str | None) -> int:
         """The draft and its files; a replayed request (same key) reuses the first one's instead."""
