@@ -55,19 +55,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Access lines are INFO; off by default (uvicorn would still build each one only to drop it).
     level = "info" if args.access_log else "warning"
     print(f"tsonkh: open http://{host}:{args.port}/  (staff: http://{host}:{args.port}/staff/login)", flush=True)
+    served = {"host": args.host, "port": args.port, "loop": loop, "http": http, "log_level": level,
+              "access_log": args.access_log, "proxy_headers": True}
     if args.workers > 1:
-        uvicorn.run(
-            "engine.run.cli:app_factory",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            loop=loop,
-            http=http,
-            log_level=level,
-            access_log=args.access_log,
-            proxy_headers=True,
-        )
+        uvicorn.run("engine.run.cli:app_factory", factory=True, workers=args.workers, **served)
     else:
         from engine.run.web.app import create_app
 
@@ -76,16 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from engine.run.worker import attach
 
         attach(app)  # the embedded setup delivers notices and runs SLA timers in-process (issue 8)
-        uvicorn.run(
-            app,
-            host=args.host,
-            port=args.port,
-            loop=loop,
-            http=http,
-            log_level=level,
-            access_log=args.access_log,
-            proxy_headers=True,
-        )
+        uvicorn.run(app, **served)
     return 0
 
 
