@@ -31,9 +31,15 @@ _TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # Statements built once and executed with parameters: SQLAlchemy then finds them in its
 # compiled-statement cache. Building them per call (`insert().values(**row)`, `c.id == value`)
 # cost several times the database work (docs/benchmarks.md, "Database").
-_APP_BY_ID = sa.select(applications).where(applications.c.id == sa.bindparam("app_id"))
-_APP_BY_TRACKING = sa.select(applications).where(applications.c.tracking == sa.bindparam("tracking"))
-_APP_BY_DRAFT = sa.select(applications).where(applications.c.draft_id == sa.bindparam("draft_id"))
+# A case by id, tracking number or draft: every action, case page and status reads one (on SQLite on the
+# driver's cursor, see db.PreparedSelect; SQLAlchemy's execution was most of such a one-row read's cost).
+_APP_BY_ID = PreparedSelect(sa.select(applications).where(applications.c.id == sa.bindparam("app_id")), ("app_id",))
+_APP_BY_TRACKING = PreparedSelect(
+    sa.select(applications).where(applications.c.tracking == sa.bindparam("tracking")), ("tracking",)
+)
+_APP_BY_DRAFT = PreparedSelect(
+    sa.select(applications).where(applications.c.draft_id == sa.bindparam("draft_id")), ("draft_id",)
+)
 _CITIZEN_APPS = (  # newest first, in the order of the index (citizen_id, submitted_at)
     sa.select(applications)
     .where(applications.c.citizen_id == sa.bindparam("citizen_id"))
@@ -372,18 +378,15 @@ def _stored(values: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- reading cases ---------------------------------------------------------------------------------------
 def _application_by_draft(conn: Connection, draft_id: int) -> Mapping[str, Any] | None:
-    row = conn.execute(_APP_BY_DRAFT, {"draft_id": draft_id}).mappings().first()
-    return dict(row) if row else None
+    return _APP_BY_DRAFT.first(conn, draft_id)
 
 
 def get_application(conn: Connection, app_id: int) -> Mapping[str, Any] | None:
-    row = conn.execute(_APP_BY_ID, {"app_id": app_id}).mappings().first()
-    return dict(row) if row else None
+    return _APP_BY_ID.first(conn, app_id)
 
 
 def by_tracking(conn: Connection, tracking: str) -> Mapping[str, Any] | None:
-    row = conn.execute(_APP_BY_TRACKING, {"tracking": tracking}).mappings().first()
-    return dict(row) if row else None
+    return _APP_BY_TRACKING.first(conn, tracking)
 
 
 def visible_to(actor: Actor, app: Mapping[str, Any] | None) -> bool:

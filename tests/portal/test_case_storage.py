@@ -360,6 +360,12 @@ def test_the_prepared_reads_of_a_submission_give_what_sqlalchemy_gives(catalog_p
             sa.select(audit_log).where(audit_log.c.application_id == app["id"]).order_by(audit_log.c.id)).mappings()]
         assert records and audit.history(conn, app["id"]) == records
         assert cases.draft_uploads(conn, 10**9) == [] and audit.history(conn, 10**9) == []
+        row = conn.execute(sa.select(applications).where(applications.c.id == app["id"])).mappings().one()
+        for read in (cases.get_application(conn, app["id"]), cases.by_tracking(conn, app["tracking"]),
+                     cases._application_by_draft(conn, app["draft_id"])):
+            assert read == dict(row)
+            assert {k: type(v) for k, v in (read or {}).items()} == {k: type(v) for k, v in row.items()}
+        assert cases.get_application(conn, 10**9) is None and cases.by_tracking(conn, "TS-NONE") is None
 
 
 @pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
