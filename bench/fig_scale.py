@@ -85,6 +85,15 @@ class Capture:
     def record(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
         self.seen.append((statement, parameters))
 
+    def watch_driver(self, conn: sa.Connection, on: bool) -> None:
+        """On SQLite also what runs on the driver's own cursor (db.PreparedSelect: the case reads), which
+        passes no SQLAlchemy event; sqlite3 hands the statement over with its values written in. Only
+        around the run whose plan is shown, never while timing."""
+        raw = conn.connection.driver_connection
+        if conn.dialect.name == "sqlite" and raw is not None:
+            record = (lambda statement: self.seen.append((statement, ()))) if on else None
+            raw.set_trace_callback(record)  # type: ignore[attr-defined]
+
 
 def _queries(book: ServiceBook, keys: dict[str, Any], services: list[Service]) -> dict[str, Callable[[Any, Any], Any]]:
     roles = frozenset(r for s in services for r in s.workflow.acting_roles())
@@ -129,7 +138,9 @@ def _measure_query(conn: Any, rnd: random.Random, query: Callable[[Any, Any], An
         r.target = "p95 < 20 ms"
     section.rows.append(r)
     capture.seen.clear()
+    capture.watch_driver(conn, True)
     query(conn, rnd)
+    capture.watch_driver(conn, False)
     statement, params = next((s, p) for s, p in capture.seen if "applications" in s)
     section.text.append(f"{label}, {name}:\n\n```\n{explain(conn, statement, params)}\n```")
 
