@@ -139,8 +139,10 @@ def _measure_query(conn: Any, rnd: random.Random, query: Callable[[Any, Any], An
     section.rows.append(r)
     capture.seen.clear()
     capture.watch_driver(conn, True)
-    query(conn, rnd)
-    capture.watch_driver(conn, False)
+    try:
+        query(conn, rnd)
+    finally:
+        capture.watch_driver(conn, False)
     statement, params = next((s, p) for s, p in capture.seen if "applications" in s)
     section.text.append(f"{label}, {name}:\n\n```\n{explain(conn, statement, params)}\n```")
 

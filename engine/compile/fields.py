@@ -100,6 +100,18 @@ def _pattern_check(regex: re.Pattern[str], code: str) -> Callable[[str, dt.date]
     return lambda value, _today: None if regex.fullmatch(value) else (code, {})
 
 
+def decimal_places(number: Decimal) -> int:
+    """Digits after the point, trailing zeros not counted: 101.0 has none and "12.50" one (the validator
+    stores 101 as the float 101.0, and stored answers must pass again when a guard or a correction reads
+    them). Counted on the digits as written: Decimal.normalize() would first round to 28 digits, which
+    made "1.00000000000000000000000000001" or "1e-999999999" look like whole numbers."""
+    _sign, digits, exponent = number.as_tuple()
+    if not any(digits):
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(int(exponent) + trailing))
+
+
 def number_parser(kind: str, minimum: Any, maximum: Any, places: int | None) -> Parser:
     code = {"integer": "type_integer", "money": "type_money"}.get(kind, "type_number")
     whole = kind in ("integer", "money")
@@ -133,9 +145,7 @@ def number_parser(kind: str, minimum: Any, maximum: Any, places: int | None) -> 
                 return None, (code, {})
             value: Any = int(number)
         else:
-            # Trailing zeros are no places: 101.0 and "12.50" are 101 and 12.5. (The validator stores 101 as
-            # the float 101.0, and the stored answers must pass again when a guard or a correction reads them.)
-            if places is not None and number.normalize().as_tuple().exponent < -places:  # type: ignore[operator]
+            if places is not None and decimal_places(number) > places:
                 return None, ("too_many_places", {"places": places})
             value = float(number)
         if minimum is not None and value < minimum:

@@ -313,18 +313,19 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
             with conn.begin():
                 yield conn
             return
-        token = _beginning_read.set(True)
         try:
-            transaction = conn.begin()
-        finally:
-            _beginning_read.reset(token)
-        try:
+            token = _beginning_read.set(True)
+            try:
+                transaction = conn.begin()  # the hook sets query_only before its BEGIN, which can still fail
+            finally:
+                _beginning_read.reset(token)
             with transaction:
                 yield conn
         finally:
-            raw = conn.connection.dbapi_connection
-            if raw is not None:  # None once SQLAlchemy has invalidated the connection
-                raw.execute("PRAGMA query_only=0")
+            # Always, or the pooled connection would stay read-only for the writer it serves next. Not on an
+            # invalidated one: it is discarded, and asking for it would check out a fresh connection.
+            if not conn.invalidated:
+                conn.connection.dbapi_connection.execute("PRAGMA query_only=0")  # type: ignore[union-attr]
 
 
 def _begin_immediate(dbapi_connection: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,12 +29,8 @@ class ServiceBook:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._by_version: dict[str, Service] = {}
-        # Versions known to be stored, and committed, in each database: definitions are never deleted, so
-        # once a transaction has seen the row committed, no later submit needs to look for it again.
-        self._stored: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
-        # The transaction that inserted a version, until a later transaction sees the row: that one's row
-        # is not known to be committed (the transaction may still roll back).
-        self._inserted_by: dict[str, weakref.ref[RootTransaction]] = {}
+        # Per database, what this book knows of its stored versions (see remember).
+        self._stored: weakref.WeakKeyDictionary[Engine, _StoredVersions] = weakref.WeakKeyDictionary()
         self.use(catalog)
 
     def use(self, catalog: Catalog) -> None:
@@ -57,16 +54,16 @@ class ServiceBook:
         """
         known = self._stored.get(conn.engine)
         if known is None:
-            known = self._stored[conn.engine] = set()
-        if service.version in known:
+            known = self._stored[conn.engine] = _StoredVersions()
+        if service.version in known.committed:
             return
         found = conn.execute(_STORED_VERSION, {"version": service.version}).first()
         if found is not None:
-            inserter = self._inserted_by.get(service.version)
+            inserter = known.inserted_by.get(service.version)
             if inserter is None or inserter() is not conn.get_transaction():  # committed, not our own insert
-                self._inserted_by.pop(service.version, None)
+                known.inserted_by.pop(service.version, None)
                 if not _one_database_per_connection(conn.engine):
-                    known.add(service.version)
+                    known.committed.add(service.version)
             return
         try:
             with conn.begin_nested():
@@ -80,7 +77,7 @@ class ServiceBook:
                 )
             root = conn.get_transaction()
             if root is not None:
-                self._inserted_by[service.version] = weakref.ref(root)
+                known.inserted_by[service.version] = weakref.ref(root)
         except IntegrityError:
             pass  # another request stored the same version first
 
@@ -106,6 +103,17 @@ class ServiceBook:
         doc = Document(f"<stored definition {version}>", "", data)
         compiler = ServiceCompiler(doc, self.catalog.registries, {})
         return compiler.compile()
+
+
+@dataclass
+class _StoredVersions:
+    """One database's versions as this book knows them. Definitions are never deleted, so once a
+    transaction has seen a row committed, no later submit needs to look for it again; a version this
+    book inserted is not known committed until another transaction sees it (the inserting one may
+    still roll back)."""
+
+    committed: set[str] = field(default_factory=set)
+    inserted_by: dict[str, weakref.ref[RootTransaction]] = field(default_factory=dict)
 
 
 def _one_database_per_connection(engine: Engine) -> bool:

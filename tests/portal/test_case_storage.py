@@ -20,7 +20,7 @@ from bench.inputs import json_submissions
 from engine.catalog import Catalog, load_catalog
 from engine.compile.service import Service
 from engine.run import audit, cases
-from engine.run.db import applications, audit_log, citizens, definitions, metadata, now, staff, uploads
+from engine.run.db import applications, audit_log, citizens, definitions, make_engine, metadata, now, staff, uploads
 from engine.run.services import ServiceBook
 from tests.conftest import REPO
 from tests.portal.conftest import BACKENDS, PortalApp, build_app
@@ -216,6 +216,34 @@ def test_a_version_inserted_by_a_transaction_that_rolled_back_is_inserted_again(
         book.remember(conn, service)  # so it is looked for, and inserted again
     with engine.connect() as conn:
         assert stored_version(conn, service)
+
+
+def test_what_a_book_knows_of_one_database_says_nothing_of_another(tmp_path: Any) -> None:
+    """One book, two databases: seeing a version committed in B must not make A's own uncommitted insert
+    of it count as committed (then rolled back, A would lack the row its cases point to)."""
+    service = real_catalog().services[next(iter(submissions()))]
+    engines = [make_engine(f"sqlite:///{tmp_path / name}.db") for name in ("a", "b")]
+    try:
+        for engine in engines:
+            metadata.create_all(engine)
+        a, b = engines
+        with b.begin() as conn:
+            ServiceBook(real_catalog()).remember(conn, service)  # B has it, committed
+        book = ServiceBook(real_catalog())
+        with pytest.raises(RuntimeError), a.begin() as in_a:
+            book.remember(in_a, service)  # inserted in A, not committed yet
+            with b.begin() as in_b:
+                book.remember(in_b, service)  # found committed in B
+            book.remember(in_a, service)  # its own insert again: still not known committed
+            raise RuntimeError("A rolls back")
+        with a.begin() as conn:
+            assert not stored_version(conn, service)
+            book.remember(conn, service)
+        with a.connect() as conn:
+            assert stored_version(conn, service)
+    finally:
+        for engine in engines:
+            engine.dispose()
 
 
 # --- a step returns the row as stored -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import OperationalError
 
 from engine.run import auth, cases
 from engine.run.db import drafts, make_engine, read_transaction
@@ -192,3 +193,20 @@ def test_a_write_inside_a_read_transaction_is_refused_and_the_connection_writes_
         asyncio.run(portal.run(cases.save_answers, draft_id, owner.id, {"purpose": "written"}))
         found = asyncio.run(portal.read(load_draft, portal, draft_id, owner, False))
         assert found is not None and found[0]["answers"] == {"purpose": "written"}
+
+
+def test_a_read_whose_begin_fails_leaves_the_connection_a_writer() -> None:
+    """In-memory SQLite has one connection per thread: a read begun inside that thread's open write
+    transaction fails at BEGIN, after the begin hook made the connection read-only; the write goes on."""
+    engine = make_engine("sqlite://")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    try:
+        with engine.begin() as writer:
+            with pytest.raises(OperationalError, match="within a transaction"), read_transaction(engine):
+                pass
+            writer.exec_driver_sql("INSERT INTO t VALUES (1)")  # 'attempt to write a readonly database' before
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
+    finally:
+        engine.dispose()

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -161,13 +162,17 @@ async def submit(request: Request) -> Response:
         return JSONResponse({"error": "documents_invalid", "documents": problems}, status_code=422)
 
     # Stored before the transaction, as the files' bytes do not depend on it: the writers' lock is not held
-    # while they are hashed and written. The store is content-addressed, so a replay (whose draft keeps the
-    # first request's files) writes nothing new for the same files.
-    files = [
-        (doc_id, portal.store.put(content), len(content), kind, name)
-        for doc_id, attached_files in attached.items()
-        for content, kind, name in attached_files
-    ]
+    # while they are hashed and written; on a worker thread, as a large document would hold up every other
+    # request on the event loop. The store is content-addressed, so a replay (whose draft keeps the first
+    # request's files) writes nothing new for the same files.
+    def store_all() -> list[tuple[str, str, int, str, str]]:
+        return [
+            (doc_id, portal.store.put(content), len(content), kind, name)
+            for doc_id, attached_files in attached.items()
+            for content, kind, name in attached_files
+        ]
+
+    files = await run_in_threadpool(store_all) if attached else []
 
     def create_and_submit(conn: Connection) -> tuple[cases.Outcome, dict[str, Any] | None]:
         draft_id = None

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -227,7 +228,6 @@ async def oidc_callback(request: Request) -> Response:
     pending = request.session.pop("oidc", None)
     if portal.oidc is None or not pending or request.query_params.get("state") != pending.get("state"):
         raise HTTPException(403)
-    from starlette.concurrency import run_in_threadpool
 
     claims = await run_in_threadpool(portal.oidc.identity, request.query_params.get("code", ""))
     provider = portal.oidc
@@ -583,7 +583,7 @@ async def check_and_store(
     if errors:
         return errors
     for data, kind, name in accepted:
-        digest = portal.store.put(data)
+        digest = await run_in_threadpool(portal.store.put, data)  # hashing and writing: off the event loop
         await portal.run(record_upload, draft_id, doc.id, digest, len(data), kind, name)
     return []
 
