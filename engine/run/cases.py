@@ -340,8 +340,16 @@ def pay(conn: Connection, book: ServiceBook, app_id: int, citizen: Actor, today:
 
 def filed_on(app: Mapping[str, Any]) -> dt.date:
     """The day the application was filed: relative date bounds ("within 14 days", "not in the
-    future") are judged as of that day, so a case does not lose answers as the calendar moves on."""
-    return dt.date.fromisoformat(str(app["submitted_at"])[:10])
+    future") are judged as of that day, so a case does not lose answers as the calendar moves on.
+
+    The server's local day, as the submission itself was validated (`dt.date.today()`): the stamp is
+    UTC (db.now), and in Ulaanbaatar (UTC+8) its date is the day before from midnight to 08:00.
+    """
+    stamp = app["submitted_at"]
+    moment = stamp if isinstance(stamp, dt.datetime) else dt.datetime.fromisoformat(str(stamp))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone().date()
 
 
 def case_values(service: Service, app: Mapping[str, Any]) -> Mapping[str, Any]:
