@@ -256,7 +256,8 @@ def submit(conn: Connection, book: ServiceBook, draft_id: int, citizen: Actor, t
     app = inserted_application(app_id, row)
     # The answers as of the filing day are what was just validated, unless the day turned between
     # `today` and the stamp (the date bounds are then judged as of the stamp's day, as for any case).
-    values = CaseValues(service, app["answers"], filed_on(app), validation.values if filed_on(app) == today else None)
+    filed = filed_on(app)
+    values = CaseValues(service, app["answers"], filed, validation.values if filed == today else None)
     effects.after_submit(conn, book, app)  # notices and documents (issue 8)
     latest = _system_steps(conn, book, service, app, today, values)  # system steps do not change answers
     return Outcome(True, application=latest, values=values)

@@ -174,21 +174,25 @@ async def submit(request: Request) -> Response:
 
     files = await run_in_threadpool(store_all) if attached else []
 
+    keyed = f"{who.id}:{key}" if key is not None else None  # idempotency keys are per citizen
+
+    def draft_with_key(conn: Connection) -> int | None:
+        row = conn.execute(sa.select(drafts.c.id).where(drafts.c.idempotency_key == keyed)).first()
+        return row[0] if row else None
+
     def create_and_submit(conn: Connection) -> tuple[cases.Outcome, dict[str, Any] | None]:
-        draft_id = None
-        if key is not None:
-            row = conn.execute(sa.select(drafts.c.id).where(drafts.c.idempotency_key == f"{who.id}:{key}")).first()
-            draft_id = row[0] if row else None
-        if draft_id is None and key is None:
+        if keyed is None:
             draft_id = new_draft(conn, None)  # no savepoint: nothing here can collide
-        elif draft_id is None:
-            try:
-                with conn.begin_nested():
-                    draft_id = new_draft(conn, f"{who.id}:{key}")
-            except IntegrityError:  # the same key in a request at the same time: that one's draft
-                row = conn.execute(sa.select(drafts.c.id).where(drafts.c.idempotency_key == f"{who.id}:{key}")).first()
-                assert row is not None
-                draft_id = row[0]
+        else:
+            found = draft_with_key(conn)
+            if found is None:
+                try:
+                    with conn.begin_nested():
+                        found = new_draft(conn, keyed)
+                except IntegrityError:  # the same key in a request at the same time: that one's draft
+                    found = draft_with_key(conn)
+                    assert found is not None
+            draft_id = found
         outcome = cases.submit(conn, portal.book, draft_id, who, dt.date.today())
         if not outcome.ok or outcome.application is None:
             return outcome, None

@@ -366,6 +366,12 @@ def form_pages(portal: Portal) -> FormPages:
     return portal.form_pages
 
 
+def registry_failed(request: Request) -> bool:
+    """The registry lookup sent the citizen back here with ?registry=failed (web/exchange.py)."""
+    # Most page views carry no query string: parsing an empty one into QueryParams cost ≈7 µs a page.
+    return bool(request.scope.get("query_string")) and request.query_params.get("registry") == "failed"
+
+
 def render_section(
     request: Request,
     portal: Portal,
@@ -399,8 +405,7 @@ def render_section(
     earlier = draft["answers"]
     marks = Answers(registry_marks(earlier, registries.operations, lang)) if PROVENANCE in earlier else None
     offer = page.offers and draft.get("application_id") is None and PROVENANCE not in (earlier or {})
-    # Most page views carry no query string: parsing an empty one into QueryParams cost ≈7 µs a page.
-    if notice is None and request.scope.get("query_string") and request.query_params.get("registry") == "failed":
+    if notice is None and registry_failed(request):
         notice = "registry_failed_notice"
     anchors = page.anchors
     html = page.render(dict(
@@ -458,8 +463,7 @@ def render_section_reference(
 
     mark_fields(views, draft["answers"], portal.book.catalog.registries.operations)
     offer = registry_offer(portal, service, draft, draft_id) if index == 0 else None
-    # Most page views carry no query string: parsing an empty one into QueryParams cost ≈7 µs a page.
-    if notice is None and request.scope.get("query_string") and request.query_params.get("registry") == "failed":
+    if notice is None and registry_failed(request):
         notice = "registry_failed_notice"
     summary = [{"href": "#" + error_anchor(e.path, service), "text": e.message.get(lang)} for e in errors]
     back = f"/apply/{draft_id}/{index - 1}" if index > 0 else f"/services/{service.id}"
